@@ -1,0 +1,166 @@
+//! `herald`: the Fedora messaging bus on the command line — consume into the local history,
+//! search it, import recorded messages, and measure. Exit codes: 0 success, 1 runtime error,
+//! 2 bad usage or configuration.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use herald_core::config::{default_paths, Config};
+use herald_core::history::HistoryStore;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod bench;
+mod import;
+mod query;
+mod run;
+mod timearg;
+
+/// Herald: the Fedora messaging bus on your desktop.
+///
+/// Herald consumes messages from the Fedora public broker (or any RabbitMQ named in a
+/// fedora-messaging config.toml), keeps every message in a local searchable history, and
+/// finds them again in milliseconds.
+///
+/// Start with `herald run -v` to fill the history, then `herald search chromium`.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// Config file (a fedora-messaging config.toml plus an optional [herald] table).
+    /// Default: $XDG_CONFIG_HOME/herald/config.toml
+    #[arg(long, global = true, env = "HERALD_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// History database. Default: [herald] database in the config, else
+    /// $XDG_DATA_HOME/herald/history.db
+    #[arg(long, global = true, env = "HERALD_DB", value_name = "FILE")]
+    db: Option<PathBuf>,
+
+    /// More output: -v prints one line per message, -vv adds debug logs.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Consume from the broker and store every message in the history (Ctrl-C stops cleanly).
+    Run(run::RunArgs),
+    /// Search the history, newest first.
+    Search(query::SearchArgs),
+    /// Show one message: summary, details, link, headers and body.
+    Show(query::ShowArgs),
+    /// Import recorded messages: `fedora-messaging record` files or fixture files/folders.
+    Import(import::ImportArgs),
+    /// Counts by source and topic, quarantine, database size, oldest and newest message.
+    Stats(query::StatsArgs),
+    /// Measure ingest throughput and search latency (run by hand, not in CI).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// What every command needs: the config and where the history lives.
+#[derive(Debug)]
+pub struct Env {
+    pub config: Config,
+    pub db: PathBuf,
+    pub verbose: u8,
+}
+
+impl Env {
+    fn load(cli: &Cli, write_example: bool) -> anyhow::Result<Env> {
+        let defaults = default_paths().context("cannot find Herald's default locations")?;
+        let config_path = cli.config.clone().unwrap_or(defaults.config);
+        let config = Config::load(&config_path, write_example && cli.config.is_none())
+            .with_context(|| format!("cannot load config {}", config_path.display()))?;
+        let db = cli
+            .db
+            .clone()
+            .or_else(|| config.herald.database.as_ref().map(|p| expand_home(p)))
+            .unwrap_or(defaults.database);
+        Ok(Env {
+            config,
+            db,
+            verbose: cli.verbose,
+        })
+    }
+
+    pub async fn open_store(&self) -> anyhow::Result<HistoryStore> {
+        HistoryStore::open(&self.db, &self.config.render_context())
+            .await
+            .with_context(|| format!("cannot open the history at {}", self.db.display()))
+    }
+}
+
+fn expand_home(p: &std::path::Path) -> PathBuf {
+    match (p.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => p.to_owned(),
+    }
+}
+
+/// A failure the user can fix by changing the command line or config (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("herald: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("herald: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            let usage = e.chain().any(|c| {
+                c.is::<UsageError>()
+                    || c.is::<herald_core::ConfigError>()
+                    || matches!(
+                        c.downcast_ref::<herald_core::HistoryError>(),
+                        Some(herald_core::HistoryError::BadQuery(_))
+                    )
+            });
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Run(args) => run::run(Env::load(&cli, true)?, args).await,
+        Command::Search(args) => query::search(Env::load(&cli, false)?, args).await,
+        Command::Show(args) => query::show(Env::load(&cli, false)?, args).await,
+        Command::Stats(args) => query::stats(Env::load(&cli, false)?, args).await,
+        Command::Import(args) => import::import(Env::load(&cli, false)?, args).await,
+        Command::Bench(cmd) => bench::bench(Env::load(&cli, false)?, cmd).await,
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug,sqlx=warn,lapin=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,202 @@
+//! `herald search`, `herald show` and `herald stats`: reading the history.
+
+use crate::{timearg, Env, UsageError};
+use herald_core::history::{Hit, SearchQuery};
+use serde_json::Value;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Words that must all appear (topic, summary, people, packages, body text).
+    /// `"a phrase"` matches a phrase; `word*` a prefix.
+    text: Vec<String>,
+    /// Topic pattern with AMQP wildcards: `*` one word, `#` zero or more
+    /// (e.g. `org.fedoraproject.prod.buildsys.#`).
+    #[arg(long, value_name = "PATTERN")]
+    topic: Option<String>,
+    /// Only messages about this user (FAS name).
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+    /// Only messages about this package.
+    #[arg(long, value_name = "PACKAGE")]
+    package: Option<String>,
+    /// Only this source: anitya, koji, koji-messagebus, pulp, bodhi, copr, …
+    #[arg(long, value_name = "SOURCE")]
+    source: Option<String>,
+    /// Minimum severity: 10 debug, 20 info, 30 warning, 40 error.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=50))]
+    severity_min: Option<u8>,
+    /// Sent at or after T: 2024-05-02, 2024-05-02T10:00:00Z, or 30m / 12h / 7d ago.
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// Sent at or before T (same forms as --since).
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    /// At most N results.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    limit: u32,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn search(env: Env, args: &SearchArgs) -> anyhow::Result<ExitCode> {
+    let now = time::OffsetDateTime::now_utc();
+    let when = |s: &Option<String>| s.as_deref().map(|s| timearg::parse(s, now)).transpose();
+    let text = args.text.join(" ");
+    let q = SearchQuery {
+        text: (!text.trim().is_empty()).then_some(text),
+        topic: args.topic.clone(),
+        user: args.user.clone(),
+        package: args.package.clone(),
+        source: args.source.clone(),
+        severity_min: args.severity_min,
+        since: when(&args.since)?,
+        until: when(&args.until)?,
+        limit: args.limit,
+        before: None,
+    };
+    if let (Some(a), Some(b)) = (q.since, q.until) {
+        if a > b {
+            return Err(UsageError("--since is after --until".into()).into());
+        }
+    }
+    let store = env.open_store().await?;
+    let hits = store.search(&q).await?;
+    let mut out = std::io::stdout().lock();
+    for h in &hits {
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(h)?)?;
+        } else {
+            writeln!(out, "{}", line(h))?;
+        }
+    }
+    if hits.is_empty() && !args.json {
+        eprintln!("no messages found");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn line(h: &Hit) -> String {
+    let when = h
+        .sent_at
+        .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+        .unwrap_or_default();
+    format!("{when}  {:<2} {:<15} {}", h.severity, h.source, clean(&h.summary))
+}
+
+/// Terminal output must not carry escape sequences or bidi overrides from the bus.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The message id (as printed by `herald search --json`).
+    id: String,
+}
+
+pub async fn show(env: Env, args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let store = env.open_store().await?;
+    let mut out = std::io::stdout().lock();
+    if let Some(d) = store.get(&args.id).await? {
+        let r = &d.rendered;
+        let m = &d.message;
+        writeln!(out, "{}", clean(&r.summary))?;
+        writeln!(out, "source:   {} ({})", r.source, r.kind)?;
+        writeln!(out, "severity: {}", r.severity)?;
+        writeln!(out, "sent at:  {}", m.sent_at)?;
+        writeln!(out, "topic:    {}", clean(&m.topic))?;
+        writeln!(out, "exchange: {}", clean(&m.exchange))?;
+        writeln!(out, "link:     {}", r.url.as_deref().map_or("-".into(), clean))?;
+        writeln!(out, "users:    {}", clean(&r.users.join(", ")))?;
+        writeln!(out, "packages: {}", clean(&r.packages.join(", ")))?;
+        if let Some(a) = &r.agent {
+            writeln!(out, "agent:    {}", clean(a))?;
+        }
+        for p in &d.problems {
+            writeln!(out, "problem:  {}", clean(p))?;
+        }
+        if !r.details.is_empty() {
+            writeln!(out, "\n{}", r.details.lines().map(clean).collect::<Vec<_>>().join("\n"))?;
+        }
+        raw(&mut out, m)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(q) = store.get_quarantined(&args.id).await? {
+        writeln!(out, "quarantined: {}", clean(&q.reason))?;
+        writeln!(out, "topic:    {}", clean(&q.message.topic))?;
+        raw(&mut out, &q.message)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(UsageError(format!("no message with id {:?}", args.id)).into())
+}
+
+fn raw(out: &mut impl std::io::Write, m: &herald_core::Message) -> std::io::Result<()> {
+    writeln!(out, "\nheaders:")?;
+    let headers = serde_json::to_string_pretty(&m.headers_json()).unwrap_or_default();
+    writeln!(out, "{}", headers.lines().map(clean).collect::<Vec<_>>().join("\n"))?;
+    writeln!(out, "\nproperties:")?;
+    writeln!(out, "{}", serde_json::to_string_pretty(&m.properties).unwrap_or_default())?;
+    writeln!(out, "\nbody ({} bytes):", m.body.len())?;
+    let body = match &m.json {
+        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+        None => {
+            let text = m.body_text_lossy();
+            let mut t: String = text.chars().take(4096).collect();
+            if text.len() > t.len() {
+                t.push_str("\n… (cut)");
+            }
+            t
+        }
+    };
+    writeln!(out, "{}", body.lines().map(clean).collect::<Vec<_>>().join("\n"))
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// How many topics to list.
+    #[arg(long, default_value_t = 20)]
+    topics: u32,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn stats(env: Env, args: &StatsArgs) -> anyhow::Result<ExitCode> {
+    let store = env.open_store().await?;
+    let s = store.stats(args.topics).await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let mut v = serde_json::to_value(&s)?;
+        if let Value::Object(o) = &mut v {
+            o.insert("database".into(), Value::String(env.db.display().to_string()));
+        }
+        writeln!(out, "{v}")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "database:    {} ({:.1} MB)", env.db.display(), s.database_bytes as f64 / 1e6)?;
+    writeln!(out, "messages:    {}", s.messages)?;
+    writeln!(out, "quarantined: {}", s.quarantined)?;
+    let t = |t: Option<time::OffsetDateTime>| t.map_or("-".to_owned(), |t| t.to_string());
+    writeln!(out, "oldest:      {}", t(s.oldest))?;
+    writeln!(out, "newest:      {}", t(s.newest))?;
+    writeln!(out, "\nby source:")?;
+    for c in &s.by_source {
+        writeln!(out, "  {:>9}  {}", c.count, c.name)?;
+    }
+    writeln!(out, "\nby topic:")?;
+    for c in &s.by_topic {
+        writeln!(out, "  {:>9}  {}", c.count, clean(&c.name))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

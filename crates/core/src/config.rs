@@ -1,0 +1,395 @@
+//! Configuration: a fedora-messaging `config.toml`, read unchanged, plus Herald's own
+//! `[herald]` table. Built in one place — defaults, then the user's file, then command-line
+//! and environment overrides — and validated once into typed values.
+//!
+//! With no broker settings at all Herald uses the Fedora public broker profile, the same one
+//! the fedora-messaging package ships as `/etc/fedora-messaging/fedora.toml`.
+
+use crate::error::ConfigError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The Fedora public broker. The password is empty: the client certificate identifies users.
+pub const FEDORA_PUBLIC_URL: &str = "amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub";
+/// Where the fedora-messaging package installs the public broker's certificates.
+pub const FEDORA_CERT_DIR: &str = "/etc/fedora-messaging";
+
+/// The example written beside a missing config on first run; every line is a comment.
+pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");
+
+/// Everything that decides what Herald connects to and where it keeps data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub amqp_url: String,
+    pub tls: Tls,
+    pub client_properties: BTreeMap<String, String>,
+    pub exchanges: BTreeMap<String, ExchangeSpec>,
+    pub queues: BTreeMap<String, QueueSpec>,
+    pub bindings: Vec<BindingSpec>,
+    pub qos: Qos,
+    pub passive_declares: bool,
+    pub herald: HeraldSettings,
+    /// The file this came from, if any.
+    pub source: Option<PathBuf>,
+    /// True when the broker settings are the built-in Fedora public profile.
+    pub fedora_public_profile: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    pub ca_cert: Option<PathBuf>,
+    pub certfile: Option<PathBuf>,
+    pub keyfile: Option<PathBuf>,
+}
+
+impl Tls {
+    /// A client certificate means SASL EXTERNAL, as fedora-messaging does it.
+    pub fn has_client_cert(&self) -> bool {
+        self.certfile.is_some() && self.keyfile.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExchangeSpec {
+    #[serde(rename = "type", default = "default_exchange_type")]
+    pub kind: String,
+    #[serde(default = "yes")]
+    pub durable: bool,
+    #[serde(default)]
+    pub auto_delete: bool,
+    #[serde(default)]
+    pub arguments: toml::Table,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueSpec {
+    #[serde(default = "yes")]
+    pub durable: bool,
+    #[serde(default)]
+    pub auto_delete: bool,
+    #[serde(default)]
+    pub exclusive: bool,
+    #[serde(default)]
+    pub arguments: toml::Table,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BindingSpec {
+    pub queue: String,
+    pub exchange: String,
+    #[serde(default)]
+    pub routing_keys: Vec<String>,
+    /// Binding arguments, e.g. `x-match` and header values for a headers exchange.
+    #[serde(default)]
+    pub arguments: toml::Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Qos {
+    #[serde(default)]
+    pub prefetch_size: u32,
+    #[serde(default = "default_prefetch")]
+    pub prefetch_count: u16,
+}
+
+impl Default for Qos {
+    fn default() -> Self {
+        Qos {
+            prefetch_size: 0,
+            prefetch_count: default_prefetch(),
+        }
+    }
+}
+
+/// Herald's own settings, in the `[herald]` table of the same file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeraldSettings {
+    /// History database; default `$XDG_DATA_HOME/herald/history.db`.
+    #[serde(default)]
+    pub database: Option<PathBuf>,
+    /// Delete messages older than this many days (0 keeps everything).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+    /// Keep at most this many messages (0 means no limit).
+    #[serde(default = "default_retention_rows")]
+    pub retention_max_rows: u64,
+    /// Koji web base for raw Koji hub messages, which carry no server address.
+    #[serde(default)]
+    pub koji_web_base: Option<String>,
+    /// Pulp server base for task links.
+    #[serde(default)]
+    pub pulp_base: Option<String>,
+    /// Messages written per transaction at most.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+}
+
+impl Default for HeraldSettings {
+    fn default() -> Self {
+        HeraldSettings {
+            database: None,
+            retention_days: default_retention_days(),
+            retention_max_rows: default_retention_rows(),
+            koji_web_base: None,
+            pulp_base: None,
+            batch_size: default_batch_size(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_exchange_type() -> String {
+    "topic".to_owned()
+}
+fn default_prefetch() -> u16 {
+    25
+}
+fn default_retention_days() -> u32 {
+    365
+}
+fn default_retention_rows() -> u64 {
+    2_000_000
+}
+fn default_batch_size() -> usize {
+    500
+}
+
+/// The file as written: every key optional, unknown fedora-messaging keys (callback,
+/// log_config, consumer_config, …) accepted and ignored.
+#[derive(Debug, Default, Deserialize)]
+struct RawFile {
+    amqp_url: Option<String>,
+    tls: Option<Tls>,
+    #[serde(default)]
+    client_properties: BTreeMap<String, toml::Value>,
+    exchanges: Option<BTreeMap<String, ExchangeSpec>>,
+    queues: Option<BTreeMap<String, QueueSpec>>,
+    bindings: Option<Vec<BindingSpec>>,
+    qos: Option<Qos>,
+    #[serde(default)]
+    passive_declares: bool,
+    #[serde(default)]
+    herald: HeraldSettings,
+}
+
+/// Where Herald keeps its files, after overrides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Paths {
+    pub config: PathBuf,
+    pub database: PathBuf,
+}
+
+/// The default locations: `$XDG_CONFIG_HOME/herald/config.toml` and
+/// `$XDG_DATA_HOME/herald/history.db`, unless `HERALD_CONFIG` / `HERALD_DB` say otherwise.
+pub fn default_paths() -> Result<Paths, ConfigError> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dirs = directories::ProjectDirs::from("", "", "herald");
+    let config = match env("HERALD_CONFIG") {
+        Some(p) => p,
+        None => dirs
+            .as_ref()
+            .ok_or(ConfigError::NoHome)?
+            .config_dir()
+            .join("config.toml"),
+    };
+    let database = match env("HERALD_DB") {
+        Some(p) => p,
+        None => dirs
+            .as_ref()
+            .ok_or(ConfigError::NoHome)?
+            .data_dir()
+            .join("history.db"),
+    };
+    Ok(Paths { config, database })
+}
+
+impl Config {
+    /// The built-in profile used when no broker is configured.
+    pub fn fedora_public() -> Config {
+        let queue = uuid::Uuid::new_v4().to_string();
+        let cert = |f: &str| Some(Path::new(FEDORA_CERT_DIR).join(f));
+        Config {
+            amqp_url: FEDORA_PUBLIC_URL.to_owned(),
+            tls: Tls {
+                ca_cert: cert("cacert.pem"),
+                certfile: cert("fedora-cert.pem"),
+                keyfile: cert("fedora-key.pem"),
+            },
+            client_properties: BTreeMap::new(),
+            exchanges: BTreeMap::new(),
+            queues: BTreeMap::from([(queue.clone(), private_queue())]),
+            bindings: vec![BindingSpec {
+                queue,
+                exchange: "amq.topic".to_owned(),
+                routing_keys: vec!["#".to_owned()],
+                arguments: toml::Table::new(),
+            }],
+            qos: Qos::default(),
+            passive_declares: false,
+            herald: HeraldSettings::default(),
+            source: None,
+            fedora_public_profile: true,
+        }
+    }
+
+    /// Parses a config file's text. `path` is only used in messages.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })?;
+        let mut cfg = match raw.amqp_url {
+            None => Config::fedora_public(),
+            Some(url) => Config {
+                amqp_url: url,
+                tls: Tls::default(),
+                ..Config::fedora_public()
+            },
+        };
+        cfg.fedora_public_profile = cfg.amqp_url == FEDORA_PUBLIC_URL;
+        if let Some(tls) = raw.tls {
+            cfg.tls = tls;
+        }
+        cfg.client_properties = raw
+            .client_properties
+            .into_iter()
+            .map(|(k, v)| match v {
+                toml::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        if let Some(x) = raw.exchanges {
+            cfg.exchanges = x;
+        }
+        if let Some(q) = raw.queues {
+            cfg.queues = q;
+            // A file that names its queues but no bindings binds nothing, as in fedora-messaging.
+            cfg.bindings = Vec::new();
+        }
+        if let Some(b) = raw.bindings {
+            cfg.bindings = b;
+        }
+        if let Some(q) = raw.qos {
+            cfg.qos = q;
+        }
+        cfg.passive_declares = raw.passive_declares;
+        cfg.herald = raw.herald;
+        cfg.source = Some(path.to_owned());
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Loads `path`; a missing file means the defaults (and writes the commented example there
+    /// when `write_example` is set, so people find what they can change).
+    pub fn load(path: &Path, write_example: bool) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::from_toml(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if write_example {
+                    write_example_config(path)?;
+                }
+                Ok(Config::fedora_public())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            key: key.to_owned(),
+            reason,
+        };
+        let scheme = self.amqp_url.split("://").next().unwrap_or_default();
+        if !matches!(scheme, "amqp" | "amqps") || !self.amqp_url.contains("://") {
+            return Err(invalid(
+                "amqp_url",
+                "must start with amqp:// or amqps://".to_owned(),
+            ));
+        }
+        if self.tls.certfile.is_some() != self.tls.keyfile.is_some() {
+            return Err(invalid(
+                "tls",
+                "certfile and keyfile must be given together".to_owned(),
+            ));
+        }
+        for b in &self.bindings {
+            if !self.queues.contains_key(&b.queue) {
+                return Err(invalid(
+                    "bindings",
+                    format!("binding names queue {:?}, which [queues] does not declare", b.queue),
+                ));
+            }
+        }
+        if self.queues.is_empty() {
+            return Err(invalid("queues", "at least one queue is needed".to_owned()));
+        }
+        if self.herald.batch_size == 0 {
+            return Err(invalid("herald.batch_size", "must be at least 1".to_owned()));
+        }
+        if self.qos.prefetch_count == 0 {
+            return Err(invalid(
+                "qos.prefetch_count",
+                "0 means unlimited; give a number, e.g. 25".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The broker URL with any password replaced, safe for logs and messages.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.amqp_url)
+    }
+
+    pub fn render_context(&self) -> crate::sources::RenderContext {
+        crate::sources::RenderContext {
+            koji_web_base: self.herald.koji_web_base.clone(),
+            pulp_base: self.herald.pulp_base.clone(),
+        }
+    }
+}
+
+fn private_queue() -> QueueSpec {
+    // The public broker only lets anonymous consumers declare exclusive, auto-deleted queues.
+    QueueSpec {
+        durable: false,
+        auto_delete: true,
+        exclusive: true,
+        arguments: toml::Table::new(),
+    }
+}
+
+/// `amqps://user:secret@host/vhost` → `amqps://user:***@host/vhost`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some_and(|p| !p.is_empty()) {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        // Never echo an unparsable URL: it may hold a secret in a place we cannot find.
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
+fn write_example_config(path: &Path) -> Result<(), ConfigError> {
+    let write_err = |source| ConfigError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+    }
+    std::fs::write(path, EXAMPLE_CONFIG).map_err(write_err)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+use super::*;
+use rstest::rstest;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, Path::new("/test/config.toml"))
+}
+
+#[test]
+fn empty_file_is_the_fedora_public_profile() {
+    let cfg = parse("").expect("empty config parses");
+    assert!(cfg.fedora_public_profile);
+    assert_eq!(cfg.amqp_url, FEDORA_PUBLIC_URL);
+    assert_eq!(
+        cfg.tls.ca_cert.as_deref(),
+        Some(Path::new("/etc/fedora-messaging/cacert.pem"))
+    );
+    assert!(cfg.tls.has_client_cert());
+    assert_eq!(cfg.qos.prefetch_count, 25);
+    let (name, q) = cfg.queues.iter().next().expect("one queue");
+    assert!(uuid::Uuid::parse_str(name).is_ok(), "queue name {name} is a UUID");
+    assert!(q.exclusive && q.auto_delete && !q.durable);
+    assert_eq!(cfg.bindings[0].exchange, "amq.topic");
+    assert_eq!(cfg.bindings[0].queue, *name);
+}
+
+#[test]
+fn the_shipped_example_parses_to_the_defaults() {
+    let cfg = parse(EXAMPLE_CONFIG).expect("example parses");
+    assert!(cfg.fedora_public_profile);
+    assert_eq!(cfg.herald, HeraldSettings::default());
+}
+
+#[test]
+fn reads_a_fedora_messaging_config_unchanged() {
+    // The shape of fedora-messaging's own configs/fedora.toml, with keys Herald ignores.
+    let text = r#"
+amqp_url = "amqps://user:s3cret@broker.example.com/%2Fprivate"
+callback = "fedora_messaging.example:printer"
+passive_declares = false
+publish_exchange = "amq.topic"
+topic_prefix = ""
+
+[tls]
+ca_cert = "/etc/pki/ca.pem"
+keyfile = "/etc/pki/key.pem"
+certfile = "/etc/pki/cert.pem"
+
+[client_properties]
+app = "Example Application"
+app_url = "https://example.com"
+
+[exchanges."amq.topic"]
+type = "topic"
+durable = true
+auto_delete = false
+arguments = {}
+
+[queues.my_queue]
+durable = true
+auto_delete = false
+exclusive = false
+arguments = {}
+
+[[bindings]]
+queue = "my_queue"
+exchange = "amq.topic"
+routing_keys = ["org.fedoraproject.prod.buildsys.#"]
+
+[qos]
+prefetch_size = 0
+prefetch_count = 10
+
+[log_config]
+version = 1
+
+[consumer_config]
+example_key = "for my consumer"
+
+[herald]
+koji_web_base = "https://koji.fedoraproject.org/koji"
+retention_days = 30
+"#;
+    let cfg = parse(text).expect("fedora-messaging config parses");
+    assert!(!cfg.fedora_public_profile);
+    assert!(cfg.tls.has_client_cert());
+    assert_eq!(cfg.client_properties["app"], "Example Application");
+    assert_eq!(cfg.queues.len(), 1);
+    assert!(cfg.queues["my_queue"].durable);
+    assert_eq!(cfg.bindings[0].routing_keys, ["org.fedoraproject.prod.buildsys.#"]);
+    assert_eq!(cfg.qos.prefetch_count, 10);
+    assert_eq!(cfg.herald.retention_days, 30);
+    assert_eq!(cfg.redacted_url(), "amqps://user:***@broker.example.com/%2Fprivate");
+    assert!(!format!("{:?}", cfg.redacted_url()).contains("s3cret"));
+}
+
+#[test]
+fn own_url_without_tls_does_not_inherit_fedora_certificates() {
+    let cfg = parse("amqp_url = \"amqp://guest:guest@localhost\"").expect("parses");
+    assert_eq!(cfg.tls, Tls::default());
+    assert_eq!(cfg.queues.len(), 1, "a private UUID queue is still declared");
+}
+
+#[rstest]
+#[case::bad_scheme("amqp_url = \"http://x\"", "amqp_url")]
+#[case::half_client_cert("[tls]\ncertfile = \"/c.pem\"", "tls")]
+#[case::unbound_queue(
+    "[queues.a]\n[[bindings]]\nqueue = \"b\"\nexchange = \"amq.topic\"",
+    "bindings"
+)]
+#[case::zero_batch("[herald]\nbatch_size = 0", "herald.batch_size")]
+fn invalid_settings_name_their_key(#[case] text: &str, #[case] key: &str) {
+    match parse(text) {
+        Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key),
+        other => panic!("expected an invalid {key}, got {other:?}"),
+    }
+}
+
+#[test]
+fn syntax_errors_name_the_file() {
+    let err = parse("amqp_url = ").expect_err("bad toml");
+    assert!(err.to_string().contains("/test/config.toml"), "{err}");
+}
+
+#[test]
+fn unknown_herald_keys_are_rejected() {
+    assert!(matches!(
+        parse("[herald]\nretension_days = 3"),
+        Err(ConfigError::Parse { .. })
+    ));
+}
+
+#[test]
+fn missing_file_writes_the_commented_example() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sub/config.toml");
+    let cfg = Config::load(&path, true).expect("defaults");
+    assert!(cfg.fedora_public_profile);
+    let written = std::fs::read_to_string(&path).expect("example written");
+    assert_eq!(written, EXAMPLE_CONFIG);
+    assert!(Config::load(&path, true).expect("reloads").fedora_public_profile);
+}

@@ -1,0 +1,137 @@
+//! Typed errors, one enum per boundary, each carrying the context a person needs to act.
+
+use std::path::PathBuf;
+
+/// Reading recorded messages (fixtures, `fedora-messaging record` files).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}{}: not valid JSON", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Parse {
+        path: PathBuf,
+        line: Option<usize>,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}{}: {reason}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        reason: String,
+    },
+}
+
+/// Loading and validating configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid setting {key}: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("cannot write config file {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no home directory: set HERALD_CONFIG and HERALD_DB, or HOME")]
+    NoHome,
+}
+
+/// The local history database.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("cannot open history database {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot create directory {path} for the history database")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot upgrade history database {path}")]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("history database {op} failed")]
+    Query {
+        op: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("invalid search: {0}")]
+    BadQuery(String),
+}
+
+impl HistoryError {
+    pub(crate) fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> HistoryError {
+        move |source| HistoryError::Query { op, source }
+    }
+}
+
+/// Talking to the broker.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("invalid broker URL: {0}")]
+    Url(String),
+    #[error("cannot read TLS file {path} ({what})")]
+    TlsFile {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the Fedora public broker needs the certificate {path}, which is missing. Install the \
+         fedora-messaging package (`sudo dnf install fedora-messaging`), or copy cacert.pem, \
+         fedora-cert.pem and fedora-key.pem from \
+         https://github.com/fedora-infra/fedora-messaging/tree/stable/configs into {dir}"
+    )]
+    FedoraCertificates { path: PathBuf, dir: &'static str },
+    #[error("cannot connect to {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("broker refused {op} {name}")]
+    Topology {
+        op: &'static str,
+        name: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("broker channel failed during {op}")]
+    Channel {
+        op: &'static str,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("the broker closed the consumer (connection lost or queue deleted)")]
+    ConsumerEnded,
+    #[error("the pipeline task stopped unexpectedly: {0}")]
+    Stopped(String),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}

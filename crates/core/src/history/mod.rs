@@ -1,0 +1,185 @@
+//! The local message history: one SQLite database (WAL, embedded migrations) holding every
+//! message Herald received, byte for byte, with its rendering and a full-text index, plus a
+//! quarantine for deliveries that could not be used.
+//!
+//! Row ids encode the send time (`seconds << 20 | n`), so newest-first listings, time ranges
+//! and the FTS5 and tag indexes all walk the same order without sorting.
+
+use crate::error::HistoryError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod entry;
+mod get;
+mod insert;
+mod search;
+mod stats;
+
+pub use entry::{Entry, Quarantined, Stored};
+pub use get::{Detail, QuarantineDetail};
+pub use insert::InsertReport;
+pub use search::{Hit, SearchQuery};
+pub use stats::{Count, Stats};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Messages per second of send time that get consecutive row ids.
+const ROWID_SHIFT: u32 = 20;
+
+/// The history database.
+#[derive(Debug, Clone)]
+pub struct HistoryStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl HistoryStore {
+    /// Opens (creating if needed) and migrates the database at `path`, then re-renders rows
+    /// written by an older renderer.
+    pub async fn open(
+        path: &Path,
+        ctx: &crate::sources::RenderContext,
+    ) -> Result<HistoryStore, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| HistoryError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a row the consumer acks must survive a power cut, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000")
+            .with_regexp();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| HistoryError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| HistoryError::Migrate {
+                path: path.to_owned(),
+                source,
+            })?;
+        let store = HistoryStore {
+            pool,
+            path: path.to_owned(),
+        };
+        store.rerender_stale(ctx).await?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Proves the SQLite build has FTS5, which search depends on.
+    pub async fn fts5_available(&self) -> Result<bool, HistoryError> {
+        let row = sqlx::query("SELECT sqlite_compileoption_used('ENABLE_FTS5')")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(HistoryError::query("check FTS5"))?;
+        Ok(row.try_get::<i64, _>(0).unwrap_or(0) == 1)
+    }
+
+    /// Deletes messages older than `max_age` and beyond the newest `max_rows`, in chunks so
+    /// the writer is never blocked for long. Returns how many messages were removed.
+    pub async fn prune(
+        &self,
+        max_age: Option<Duration>,
+        max_rows: Option<u64>,
+    ) -> Result<u64, HistoryError> {
+        let mut cutoff: Option<i64> = None;
+        if let Some(age) = max_age {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let secs = now.saturating_sub(i64::try_from(age.as_secs()).unwrap_or(i64::MAX));
+            cutoff = Some(rowid_base(secs));
+            sqlx::query("DELETE FROM quarantine WHERE received_at < ?")
+                .bind(secs.saturating_mul(1000))
+                .execute(&self.pool)
+                .await
+                .map_err(HistoryError::query("prune quarantine"))?;
+        }
+        if let Some(n) = max_rows.filter(|n| *n > 0) {
+            let keep_from: Option<i64> =
+                sqlx::query_scalar("SELECT rowid FROM messages ORDER BY rowid DESC LIMIT 1 OFFSET ?")
+                    .bind(i64::try_from(n - 1).unwrap_or(i64::MAX))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(HistoryError::query("prune by count"))?;
+            if let Some(k) = keep_from {
+                cutoff = Some(cutoff.map_or(k, |c| c.max(k)));
+            }
+        }
+        let Some(cutoff) = cutoff else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM messages WHERE rowid IN \
+                 (SELECT rowid FROM messages WHERE rowid < ? ORDER BY rowid LIMIT 5000)",
+            )
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await
+            .map_err(HistoryError::query("prune"))?
+            .rows_affected();
+            removed += done;
+            if done == 0 {
+                return Ok(removed);
+            }
+        }
+    }
+
+    /// Re-renders rows whose stored rendering is older than the current renderer.
+    async fn rerender_stale(&self, ctx: &crate::sources::RenderContext) -> Result<(), HistoryError> {
+        loop {
+            let rows = sqlx::query(
+                "SELECT rowid, id, exchange, topic, received_at, properties, headers, has_headers, body \
+                 FROM messages WHERE renderer_version < ? LIMIT 1000",
+            )
+            .bind(crate::sources::RENDERER_VERSION)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(HistoryError::query("find stale renderings"))?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.pool.begin().await.map_err(HistoryError::query("begin"))?;
+            for row in rows {
+                let rowid: i64 = row.try_get("rowid").map_err(HistoryError::query("read row"))?;
+                let msg = entry::message_from_row(&row)?;
+                let stored = Stored::new(msg, ctx);
+                insert::update_rendering(&mut tx, rowid, &stored).await?;
+            }
+            tx.commit().await.map_err(HistoryError::query("commit"))?;
+        }
+    }
+}
+
+/// The first row id of a send-time second.
+pub(crate) fn rowid_base(unix_secs: i64) -> i64 {
+    // Clamped so a hostile `sent-at` can neither go negative nor overflow.
+    unix_secs.clamp(0, (i64::MAX >> ROWID_SHIFT) - 1) << ROWID_SHIFT
+}
+
+#[cfg(test)]
+mod tests;

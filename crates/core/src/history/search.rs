@@ -1,0 +1,292 @@
+//! Searching the history: full-text (FTS5), people, packages, topic patterns, severity and
+//! time, newest first. User text is turned into FTS5 syntax here, never passed through.
+
+use super::{rowid_base, HistoryStore};
+use crate::error::HistoryError;
+use serde::Serialize;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use time::OffsetDateTime;
+
+/// What to look for; every field narrows the result.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// Words (all must match; `word*` matches a prefix) and `"quoted phrases"`.
+    pub text: Option<String>,
+    /// An AMQP routing-key pattern: `*` is one word, `#` zero or more.
+    pub topic: Option<String>,
+    pub user: Option<String>,
+    pub package: Option<String>,
+    pub source: Option<String>,
+    pub severity_min: Option<u8>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub limit: u32,
+    /// Keyset pagination: only rows older than this row key.
+    pub before: Option<i64>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    /// Row key, for paging (`before`).
+    pub key: i64,
+    pub id: String,
+    pub topic: String,
+    pub exchange: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+    pub severity: u8,
+    pub source: String,
+    pub kind: String,
+    pub summary: String,
+    pub url: Option<String>,
+    pub users: Vec<String>,
+    pub packages: Vec<String>,
+    pub agent: Option<String>,
+}
+
+const COLUMNS: &str = "m.rowid, m.id, m.topic, m.exchange, m.sent_at, m.severity, m.source, \
+                       m.kind, m.summary, m.url, m.users, m.packages, m.agent";
+
+impl HistoryStore {
+    /// Runs a search, newest first.
+    pub async fn search(&self, q: &SearchQuery) -> Result<Vec<Hit>, HistoryError> {
+        let fts = match q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => Some(fts_query(t)?),
+            None => None,
+        };
+        let topic_re = q.topic.as_deref().map(topic_regex);
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
+        b.push(COLUMNS);
+        // Drive the query from the most selective index; it yields rows newest first.
+        let key = if let Some(fts) = &fts {
+            b.push(" FROM messages_fts f JOIN messages m ON m.rowid = f.rowid WHERE messages_fts MATCH ");
+            b.push_bind(fts.clone());
+            "f.rowid"
+        } else if let Some((kind, name)) = tag_filter(q).first() {
+            b.push(" FROM message_tags t JOIN messages m ON m.rowid = t.message WHERE t.kind = ");
+            b.push_bind(*kind);
+            b.push(" AND t.name = ");
+            b.push_bind(name.to_string());
+            "t.message"
+        } else {
+            b.push(" FROM messages m WHERE 1 = 1");
+            "m.rowid"
+        };
+        let skip_first_tag = fts.is_none();
+        for (i, (kind, name)) in tag_filter(q).into_iter().enumerate() {
+            if i == 0 && skip_first_tag {
+                continue;
+            }
+            b.push(" AND EXISTS (SELECT 1 FROM message_tags x WHERE x.message = m.rowid AND x.kind = ");
+            b.push_bind(kind);
+            b.push(" AND x.name = ");
+            b.push_bind(name.to_owned());
+            b.push(")");
+        }
+        if let Some(since) = q.since {
+            b.push(format!(" AND {key} >= "));
+            b.push_bind(rowid_base(since.unix_timestamp()));
+        }
+        if let Some(until) = q.until {
+            b.push(format!(" AND {key} < "));
+            b.push_bind(rowid_base(until.unix_timestamp().saturating_add(1)));
+        }
+        if let Some(before) = q.before {
+            b.push(format!(" AND {key} < "));
+            b.push_bind(before);
+        }
+        if let Some(sev) = q.severity_min {
+            b.push(" AND m.severity >= ");
+            b.push_bind(i64::from(sev));
+        }
+        if let Some(source) = &q.source {
+            b.push(" AND m.source = ");
+            b.push_bind(source.clone());
+        }
+        if let Some(re) = topic_re {
+            b.push(" AND (m.topic || '.') REGEXP ");
+            b.push_bind(re);
+        }
+        b.push(format!(" ORDER BY {key} DESC LIMIT "));
+        b.push_bind(i64::from(q.limit.max(1)));
+        let rows = b
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.message().contains("fts5") => {
+                    HistoryError::BadQuery(format!("cannot search for {:?}", q.text))
+                }
+                _ => HistoryError::Query { op: "search", source: e },
+            })?;
+        rows.iter().map(hit_from_row).collect()
+    }
+}
+
+fn tag_filter(q: &SearchQuery) -> Vec<(&'static str, &str)> {
+    let mut v = Vec::new();
+    if let Some(u) = &q.user {
+        v.push(("user", u.as_str()));
+    }
+    if let Some(p) = &q.package {
+        v.push(("package", p.as_str()));
+    }
+    v
+}
+
+fn hit_from_row(row: &SqliteRow) -> Result<Hit, HistoryError> {
+    let e = || HistoryError::query("read search result");
+    let list = |c: &str| -> Result<Vec<String>, HistoryError> {
+        let s: String = row.try_get(c).map_err(e())?;
+        Ok(serde_json::from_str(&s).unwrap_or_default())
+    };
+    let sent_ms: i64 = row.try_get("sent_at").map_err(e())?;
+    let severity: i64 = row.try_get("severity").map_err(e())?;
+    Ok(Hit {
+        key: row.try_get("rowid").map_err(e())?,
+        id: row.try_get("id").map_err(e())?,
+        topic: row.try_get("topic").map_err(e())?,
+        exchange: row.try_get("exchange").map_err(e())?,
+        sent_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(sent_ms) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        severity: u8::try_from(severity).unwrap_or(20),
+        source: row.try_get("source").map_err(e())?,
+        kind: row.try_get("kind").map_err(e())?,
+        summary: row.try_get("summary").map_err(e())?,
+        url: row.try_get("url").map_err(e())?,
+        users: list("users")?,
+        packages: list("packages")?,
+        agent: row.try_get("agent").map_err(e())?,
+    })
+}
+
+/// Turns what a person typed into an FTS5 query: every word or quoted phrase must match,
+/// a trailing `*` asks for a prefix, and nothing else is FTS5 syntax.
+pub fn fts_query(text: &str) -> Result<String, HistoryError> {
+    if text.chars().filter(|c| *c == '"').count() % 2 == 1 {
+        return Err(HistoryError::BadQuery(
+            "unbalanced quote: close the \"phrase\" or remove the quote".to_owned(),
+        ));
+    }
+    let mut parts = Vec::new();
+    for (i, chunk) in text.split('"').enumerate() {
+        if i % 2 == 1 {
+            if !chunk.trim().is_empty() {
+                parts.push(format!("\"{}\"", chunk.trim()));
+            }
+            continue;
+        }
+        for word in chunk.split_whitespace() {
+            let (word, prefix) = match word.strip_suffix('*') {
+                Some(w) => (w, true),
+                None => (word, false),
+            };
+            if word.is_empty() {
+                continue;
+            }
+            parts.push(format!("\"{word}\"{}", if prefix { "*" } else { "" }));
+        }
+    }
+    if parts.is_empty() {
+        return Err(HistoryError::BadQuery("nothing to search for".to_owned()));
+    }
+    Ok(parts.join(" "))
+}
+
+/// Translates an AMQP topic pattern into a regular expression over `topic + "."`, where each
+/// word is followed by its dot: `*` is one word, `#` zero or more.
+pub fn topic_regex(pattern: &str) -> String {
+    let mut re = String::from("^");
+    for word in pattern.split('.') {
+        match word {
+            "#" => re.push_str(r"(?:[^.]*\.)*"),
+            "*" => re.push_str(r"[^.]*\."),
+            w => {
+                re.push_str(&regex_escape(w));
+                re.push_str(r"\.");
+            }
+        }
+    }
+    re.push('$');
+    re
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("chromium", "\"chromium\"")]
+    #[case("koji  failed", "\"koji\" \"failed\"")]
+    #[case("\"build failed\" spot", "\"build failed\" \"spot\"")]
+    #[case("chrom*", "\"chrom\"*")]
+    #[case("AND OR NOT NEAR(", "\"AND\" \"OR\" \"NOT\" \"NEAR(\"")]
+    #[case("col:value", "\"col:value\"")]
+    fn user_text_becomes_quoted_terms(#[case] text: &str, #[case] fts: &str) {
+        assert_eq!(fts_query(text).expect("valid"), fts);
+    }
+
+    #[rstest]
+    #[case("\"unbalanced")]
+    #[case("   ")]
+    #[case("\"\"")]
+    fn bad_text_is_a_clear_error(#[case] text: &str) {
+        assert!(matches!(fts_query(text), Err(HistoryError::BadQuery(_))));
+    }
+
+    #[rstest]
+    #[case("a.b", "a.b", true)]
+    #[case("a.*", "a.b", true)]
+    #[case("a.*", "a.b.c", false)]
+    #[case("a.#", "a", true)]
+    #[case("a.#", "a.b.c", true)]
+    #[case("#.c", "c", true)]
+    #[case("#.c", "a.b.c", true)]
+    #[case("a.#.c", "a.c", true)]
+    #[case("a.#.c", "a.x.y.c", true)]
+    #[case("a.#.c", "a.x.y", false)]
+    #[case("#", "anything.at.all", true)]
+    #[case("*.b", "a.b", true)]
+    #[case("a+b.c", "a+b.c", true)]
+    #[case("a+b.c", "aab.c", false)]
+    fn topic_patterns_follow_amqp(#[case] pattern: &str, #[case] topic: &str, #[case] ok: bool) {
+        let re = topic_regex(pattern);
+        assert_eq!(regex_lite_match(&re, &format!("{topic}.")), ok, "{pattern} ~ {topic} via {re}");
+    }
+
+    /// SQLite's REGEXP is the `regex` crate; check through SQLite itself.
+    fn regex_lite_match(re: &str, s: &str) -> bool {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            use sqlx::ConnectOptions;
+            let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                .in_memory(true)
+                .with_regexp()
+                .connect()
+                .await
+                .expect("in-memory sqlite");
+            sqlx::query_scalar::<_, bool>("SELECT ? REGEXP ?")
+                .bind(s)
+                .bind(re)
+                .fetch_one(&mut c)
+                .await
+                .expect("regexp")
+        })
+    }
+}

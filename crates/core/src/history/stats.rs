@@ -1,0 +1,80 @@
+//! Counts and sizes for `herald stats`.
+
+use super::HistoryStore;
+use crate::error::HistoryError;
+use serde::Serialize;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Count {
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub messages: i64,
+    pub quarantined: i64,
+    pub by_source: Vec<Count>,
+    /// The most frequent topics.
+    pub by_topic: Vec<Count>,
+    pub database_bytes: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub oldest: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub newest: Option<OffsetDateTime>,
+}
+
+impl HistoryStore {
+    pub async fn stats(&self, top_topics: u32) -> Result<Stats, HistoryError> {
+        let e = HistoryError::query;
+        let one = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, Option<i64>>(sql)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(HistoryError::query("stats"))
+        };
+        let counts = |sql: &'static str, limit: i64| async move {
+            let rows = sqlx::query(sql)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(HistoryError::query("stats"))?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Count {
+                        name: r.try_get(0).map_err(e("stats"))?,
+                        count: r.try_get(1).map_err(e("stats"))?,
+                    })
+                })
+                .collect::<Result<Vec<_>, HistoryError>>()
+        };
+        let time = |ms: Option<i64>| {
+            ms.and_then(|ms| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+            })
+        };
+        Ok(Stats {
+            messages: one("SELECT COUNT(*) FROM messages").await?.unwrap_or(0),
+            quarantined: one("SELECT COUNT(*) FROM quarantine").await?.unwrap_or(0),
+            by_source: counts(
+                "SELECT source, COUNT(*) AS n FROM messages GROUP BY source ORDER BY n DESC LIMIT ?",
+                1000,
+            )
+            .await?,
+            by_topic: counts(
+                "SELECT topic, COUNT(*) AS n FROM messages GROUP BY topic ORDER BY n DESC LIMIT ?",
+                i64::from(top_topics),
+            )
+            .await?,
+            database_bytes: one(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            )
+            .await?
+            .unwrap_or(0),
+            oldest: time(one("SELECT MIN(sent_at) FROM messages").await?),
+            newest: time(one("SELECT MAX(sent_at) FROM messages").await?),
+        })
+    }
+}

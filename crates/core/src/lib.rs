@@ -1,0 +1,15 @@
+//! Herald's engine, with no GUI dependency: the message model and per-source rendering, the
+//! bus consumer, the local history, configuration and the pipeline that ties them together.
+//! The `herald` CLI and the tray app are both thin front ends over this crate.
+
+pub mod bus;
+pub mod config;
+pub mod error;
+pub mod history;
+pub mod message;
+pub mod pipeline;
+pub mod recorded;
+pub mod sources;
+
+pub use error::{BusError, ConfigError, HistoryError, RecordError};
+pub use message::{Envelope, Message};

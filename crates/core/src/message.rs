@@ -1,0 +1,439 @@
+//! The message model: one AMQP delivery, decoded once into the facts every other part of
+//! Herald relies on (id, topic, send time, severity, who and what it names, the body as JSON).
+//!
+//! Decoding never fails. A delivery whose body Herald cannot use (not UTF-8 JSON, not an
+//! object, too large, too deeply nested) still becomes a [`Message`], with
+//! [`Message::quarantine`] saying why, so that the store can keep its bytes and the consumer
+//! can ack it: nothing is lost and nothing crashes.
+
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+mod headers;
+pub use headers::{decode_header_table, encode_header_table, headers_from_json, headers_to_json};
+
+/// Bodies above this size are quarantined unparsed: real bus messages are a few KB, and a
+/// multi-megabyte body is either a producer bug or an attack on the consumer.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The fedora-messaging severity levels.
+pub mod severity {
+    pub const DEBUG: u8 = 10;
+    pub const INFO: u8 = 20;
+    pub const WARNING: u8 = 30;
+    pub const ERROR: u8 = 40;
+}
+
+/// The AMQP basic properties other than headers, as Herald stores and shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Properties {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    /// Seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_mode: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+}
+
+impl Properties {
+    /// Takes the properties of a delivery; the header table is kept separately.
+    pub fn from_amqp(p: &lapin::BasicProperties) -> Self {
+        let s = |v: &Option<ShortString>| v.as_ref().map(|s| s.as_str().to_owned());
+        Self {
+            message_id: s(p.message_id()),
+            content_type: s(p.content_type()),
+            content_encoding: s(p.content_encoding()),
+            timestamp: *p.timestamp(),
+            delivery_mode: *p.delivery_mode(),
+            priority: *p.priority(),
+            correlation_id: s(p.correlation_id()),
+            reply_to: s(p.reply_to()),
+            expiration: s(p.expiration()),
+            kind: s(p.kind()),
+            user_id: s(p.user_id()),
+            app_id: s(p.app_id()),
+        }
+    }
+
+    /// Builds AMQP properties for publishing (fixtures, benchmarks, tests).
+    pub fn to_amqp(&self, headers: Option<FieldTable>) -> lapin::BasicProperties {
+        let mut p = lapin::BasicProperties::default();
+        let short = |s: &String| ShortString::from(s.as_str());
+        if let Some(v) = &self.message_id {
+            p = p.with_message_id(short(v));
+        }
+        if let Some(v) = &self.content_type {
+            p = p.with_content_type(short(v));
+        }
+        if let Some(v) = &self.content_encoding {
+            p = p.with_content_encoding(short(v));
+        }
+        if let Some(v) = self.timestamp {
+            p = p.with_timestamp(v);
+        }
+        if let Some(v) = self.delivery_mode {
+            p = p.with_delivery_mode(v);
+        }
+        if let Some(v) = self.priority {
+            p = p.with_priority(v);
+        }
+        if let Some(v) = &self.correlation_id {
+            p = p.with_correlation_id(short(v));
+        }
+        if let Some(v) = &self.reply_to {
+            p = p.with_reply_to(short(v));
+        }
+        if let Some(v) = &self.expiration {
+            p = p.with_expiration(short(v));
+        }
+        if let Some(v) = &self.kind {
+            p = p.with_type(short(v));
+        }
+        if let Some(v) = &self.user_id {
+            p = p.with_user_id(short(v));
+        }
+        if let Some(v) = &self.app_id {
+            p = p.with_app_id(short(v));
+        }
+        if let Some(h) = headers {
+            p = p.with_headers(h);
+        }
+        p
+    }
+}
+
+/// What arrived, before any interpretation: the parts of a delivery Herald keeps.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub exchange: String,
+    pub routing_key: String,
+    pub properties: Properties,
+    /// `None` when the delivery had no header table at all.
+    pub headers: Option<FieldTable>,
+    pub body: Vec<u8>,
+    pub received_at: OffsetDateTime,
+}
+
+impl Envelope {
+    pub fn from_delivery(d: &lapin::message::Delivery, received_at: OffsetDateTime) -> Self {
+        Self {
+            exchange: d.exchange.as_str().to_owned(),
+            routing_key: d.routing_key.as_str().to_owned(),
+            properties: Properties::from_amqp(&d.properties),
+            headers: d.properties.headers().clone(),
+            body: d.data.clone(),
+            received_at,
+        }
+    }
+}
+
+/// Who and what a message is about, from the `fedora_messaging_<kind>_<name>` headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mentions {
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+    pub packages: Vec<String>,
+    pub containers: Vec<String>,
+    pub modules: Vec<String>,
+    pub flatpaks: Vec<String>,
+}
+
+impl Mentions {
+    fn from_headers(headers: &FieldTable) -> Self {
+        let mut m = Mentions::default();
+        for (key, value) in headers.inner() {
+            // fedora-messaging only ever sets these to true; anything else is not a mention.
+            if !matches!(value, AMQPValue::Boolean(true)) {
+                continue;
+            }
+            let Some(rest) = key.as_str().strip_prefix("fedora_messaging_") else {
+                continue;
+            };
+            let (list, name) = if let Some(n) = rest.strip_prefix("user_") {
+                (&mut m.users, n)
+            } else if let Some(n) = rest.strip_prefix("group_") {
+                (&mut m.groups, n)
+            } else if let Some(n) = rest.strip_prefix("rpm_") {
+                (&mut m.packages, n)
+            } else if let Some(n) = rest.strip_prefix("container_") {
+                (&mut m.containers, n)
+            } else if let Some(n) = rest.strip_prefix("module_") {
+                (&mut m.modules, n)
+            } else if let Some(n) = rest.strip_prefix("flatpak_") {
+                (&mut m.flatpaks, n)
+            } else {
+                continue;
+            };
+            if !name.is_empty() {
+                list.push(name.to_owned());
+            }
+        }
+        // The header table is a BTreeMap, so each list is already sorted and unique.
+        m
+    }
+}
+
+/// Where [`Message::id`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdOrigin {
+    /// The AMQP `message_id` property.
+    Property,
+    /// A SHA-256 of topic, header table and body, for producers that set no id.
+    Hash,
+}
+
+/// A decoded delivery.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: String,
+    pub id_origin: IdOrigin,
+    pub exchange: String,
+    /// The routing key; empty for messages published to a headers exchange.
+    pub topic: String,
+    pub properties: Properties,
+    /// The header table exactly as received (empty when absent).
+    pub headers: FieldTable,
+    /// Whether the delivery had a header table at all.
+    pub had_headers: bool,
+    pub body: Vec<u8>,
+    /// The body as JSON, when it is a UTF-8 JSON object within the limits.
+    pub json: Option<Value>,
+    pub sent_at: OffsetDateTime,
+    pub received_at: OffsetDateTime,
+    /// 10/20/30/40, from `fedora_messaging_severity`; 20 when absent or invalid.
+    pub severity: u8,
+    pub mentions: Mentions,
+    /// Things wrong with the message that did not stop Herald from using it.
+    pub problems: Vec<String>,
+    /// Why the message cannot be used at all; such messages go to quarantine.
+    pub quarantine: Option<String>,
+}
+
+impl Message {
+    /// Interprets a delivery. Never fails: see the module documentation.
+    pub fn decode(env: Envelope) -> Message {
+        let Envelope {
+            exchange,
+            routing_key,
+            properties,
+            headers,
+            body,
+            received_at,
+        } = env;
+        let had_headers = headers.is_some();
+        let headers = headers.unwrap_or_default();
+        let mut problems = Vec::new();
+
+        let (id, id_origin) = match properties.message_id.as_deref() {
+            Some(id) if !id.trim().is_empty() => (id.to_owned(), IdOrigin::Property),
+            _ => (content_hash(&routing_key, &headers, &body), IdOrigin::Hash),
+        };
+
+        let sent_at = match headers.inner().get("sent-at") {
+            Some(v) => match header_str(v).and_then(parse_time) {
+                Some(t) => t,
+                None => {
+                    problems.push(format!(
+                        "sent-at header is not an ISO 8601 time: {}",
+                        short_debug(v)
+                    ));
+                    timestamp_or(properties.timestamp, received_at)
+                }
+            },
+            None => timestamp_or(properties.timestamp, received_at),
+        };
+
+        let severity = match headers.inner().get("fedora_messaging_severity") {
+            Some(v) => match header_int(v) {
+                Some(n @ (10 | 20 | 30 | 40)) => n as u8,
+                _ => {
+                    problems.push(format!(
+                        "fedora_messaging_severity is not 10, 20, 30 or 40: {}",
+                        short_debug(v)
+                    ));
+                    severity::INFO
+                }
+            },
+            None => {
+                if headers.contains_key("fedora_messaging_schema") {
+                    problems.push("fedora_messaging_severity header is missing".to_owned());
+                }
+                severity::INFO
+            }
+        };
+
+        let (json, quarantine) = match parse_body(&body) {
+            Ok(v) => (Some(v), None),
+            Err(reason) => (None, Some(reason)),
+        };
+
+        Message {
+            id,
+            id_origin,
+            exchange,
+            topic: routing_key,
+            mentions: Mentions::from_headers(&headers),
+            properties,
+            headers,
+            had_headers,
+            body,
+            json,
+            sent_at,
+            received_at,
+            severity,
+            problems,
+            quarantine,
+        }
+    }
+
+    /// The header table as plain JSON, for display and for renderers.
+    pub fn headers_json(&self) -> Value {
+        headers_to_json(&self.headers)
+    }
+
+    /// The body as text, with invalid UTF-8 shown as U+FFFD.
+    pub fn body_text_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
+
+fn timestamp_or(ts: Option<u64>, fallback: OffsetDateTime) -> OffsetDateTime {
+    ts.and_then(|s| i64::try_from(s).ok())
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(fallback)
+}
+
+/// Parses `sent-at`: RFC 3339 as fedora-messaging writes it, tolerating a missing offset.
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    let s = s.trim();
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t);
+    }
+    // Python's isoformat() without tzinfo: treat as UTC, as fedora-messaging does.
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    time::PrimitiveDateTime::parse(s, &fmt)
+        .ok()
+        .map(|t| t.assume_utc())
+}
+
+fn header_str(v: &AMQPValue) -> Option<&str> {
+    match v {
+        AMQPValue::LongString(s) => std::str::from_utf8(s.as_bytes()).ok(),
+        AMQPValue::ShortString(s) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+fn header_int(v: &AMQPValue) -> Option<i64> {
+    Some(match *v {
+        AMQPValue::ShortShortInt(n) => n.into(),
+        AMQPValue::ShortShortUInt(n) => n.into(),
+        AMQPValue::ShortInt(n) => n.into(),
+        AMQPValue::ShortUInt(n) => n.into(),
+        AMQPValue::LongInt(n) => n.into(),
+        AMQPValue::LongUInt(n) => n.into(),
+        AMQPValue::LongLongInt(n) => n,
+        _ => return None,
+    })
+}
+
+fn short_debug(v: &AMQPValue) -> String {
+    let mut s = headers::value_to_json(v).to_string();
+    if s.len() > 80 {
+        let mut cut = 80;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, String> {
+    if body.is_empty() {
+        return Err("empty body".to_owned());
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(format!(
+            "body of {} bytes exceeds the {} byte limit",
+            body.len(),
+            MAX_BODY_BYTES
+        ));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|e| format!("body is not valid UTF-8 ({e})"))?;
+    // serde_json stops at 128 levels of nesting, so hostile depth is an error, not a crash.
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(other) => Err(format!(
+            "body is JSON {} but must be a JSON object",
+            json_kind(&other)
+        )),
+        Err(e) => Err(format!("body is not JSON ({e})")),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A stable id for messages without `message_id`: the same delivery always hashes the same,
+/// so a redelivery or a re-import is recognised.
+pub fn content_hash(topic: &str, headers: &FieldTable, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update((topic.len() as u64).to_be_bytes());
+    h.update(topic.as_bytes());
+    let encoded = encode_header_table(headers);
+    h.update((encoded.len() as u64).to_be_bytes());
+    h.update(&encoded);
+    h.update(body);
+    let digest = h.finalize();
+    let mut out = String::with_capacity(7 + 32);
+    out.push_str("sha256:");
+    for b in &digest[..16] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// A JSON object view of a body, for renderers: `None` unless the body decoded to an object.
+pub fn body_object(msg: &Message) -> Option<&Map<String, Value>> {
+    msg.json.as_ref().and_then(Value::as_object)
+}
+
+#[cfg(test)]
+mod tests;
