@@ -99,23 +99,32 @@ impl HistoryStore {
         Ok(row.try_get::<i64, _>(0).unwrap_or(0) == 1)
     }
 
-    /// Deletes messages older than `max_age` and beyond the newest `max_rows`, in chunks so
-    /// the writer is never blocked for long. Returns how many messages were removed.
+    /// Deletes messages received longer than `max_age` ago and all but the newest `max_rows`,
+    /// in chunks so the writer is never blocked for long. Age counts from arrival, not from
+    /// the send time: an imported year-old message is as new to the history as a live one.
+    /// Returns how many messages were removed.
     pub async fn prune(
         &self,
         max_age: Option<Duration>,
         max_rows: Option<u64>,
     ) -> Result<u64, HistoryError> {
-        let mut cutoff: Option<i64> = None;
+        let mut removed = 0;
         if let Some(age) = max_age {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             let secs = now.saturating_sub(i64::try_from(age.as_secs()).unwrap_or(i64::MAX));
-            cutoff = Some(rowid_base(secs));
+            let cutoff_ms = secs.saturating_mul(1000);
             sqlx::query("DELETE FROM quarantine WHERE received_at < ?")
-                .bind(secs.saturating_mul(1000))
+                .bind(cutoff_ms)
                 .execute(&self.pool)
                 .await
                 .map_err(HistoryError::query("prune quarantine"))?;
+            removed += self
+                .delete_chunked(
+                    "DELETE FROM messages WHERE rowid IN \
+                     (SELECT rowid FROM messages WHERE received_at < ? LIMIT 5000)",
+                    cutoff_ms,
+                )
+                .await?;
         }
         if let Some(n) = max_rows.filter(|n| *n > 0) {
             let keep_from: Option<i64> =
@@ -125,23 +134,27 @@ impl HistoryStore {
                     .await
                     .map_err(HistoryError::query("prune by count"))?;
             if let Some(k) = keep_from {
-                cutoff = Some(cutoff.map_or(k, |c| c.max(k)));
+                removed += self
+                    .delete_chunked(
+                        "DELETE FROM messages WHERE rowid IN \
+                         (SELECT rowid FROM messages WHERE rowid < ? ORDER BY rowid LIMIT 5000)",
+                        k,
+                    )
+                    .await?;
             }
         }
-        let Some(cutoff) = cutoff else {
-            return Ok(0);
-        };
+        Ok(removed)
+    }
+
+    async fn delete_chunked(&self, sql: &'static str, bound: i64) -> Result<u64, HistoryError> {
         let mut removed = 0;
         loop {
-            let done = sqlx::query(
-                "DELETE FROM messages WHERE rowid IN \
-                 (SELECT rowid FROM messages WHERE rowid < ? ORDER BY rowid LIMIT 5000)",
-            )
-            .bind(cutoff)
-            .execute(&self.pool)
-            .await
-            .map_err(HistoryError::query("prune"))?
-            .rows_affected();
+            let done = sqlx::query(sql)
+                .bind(bound)
+                .execute(&self.pool)
+                .await
+                .map_err(HistoryError::query("prune"))?
+                .rows_affected();
             removed += done;
             if done == 0 {
                 return Ok(removed);
