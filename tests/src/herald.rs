@@ -261,7 +261,14 @@ pub async fn declare_exchanges(ch: &Channel, exchanges: &[(String, String)]) {
 /// body bytes, and waits for the broker's confirm.
 pub async fn publish_fixture(ch: &Channel, f: &Fixture) {
     let body = f.body_bytes().expect("fixture body");
-    publish_raw(ch, &f.exchange, &f.topic, &body, f.properties.to_amqp(f.header_table())).await;
+    publish_raw(
+        ch,
+        &f.exchange,
+        &f.topic,
+        &body,
+        f.properties.to_amqp(f.header_table()),
+    )
+    .await;
 }
 
 pub async fn publish_raw(

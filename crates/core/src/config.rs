@@ -212,7 +212,8 @@ impl Config {
     /// The built-in profile used when no broker is configured.
     pub fn fedora_public() -> Config {
         let queue = uuid::Uuid::new_v4().to_string();
-        let cert = |f: &str| Some(Path::new(FEDORA_CERT_DIR).join(f));
+        let dir = fedora_cert_dir();
+        let cert = |f: &str| Some(dir.join(f));
         Config {
             amqp_url: FEDORA_PUBLIC_URL.to_owned(),
             tls: Tls {
@@ -353,6 +354,21 @@ impl Config {
             koji_web_base: self.herald.koji_web_base.clone(),
             pulp_base: self.herald.pulp_base.clone(),
         }
+    }
+}
+
+/// Where the public broker certificates are: the fedora-messaging package's directory, else
+/// the same files in Herald's own config directory (for systems without that package).
+pub fn fedora_cert_dir() -> PathBuf {
+    let system = Path::new(FEDORA_CERT_DIR);
+    if system.join("cacert.pem").exists() {
+        return system.to_owned();
+    }
+    let user = directories::ProjectDirs::from("", "", "herald")
+        .map(|d| d.config_dir().join("fedora-messaging"));
+    match user {
+        Some(u) if u.join("cacert.pem").exists() => u,
+        _ => system.to_owned(),
     }
 }
 

@@ -106,7 +106,8 @@ pub enum BusError {
         "the Fedora public broker needs the certificate {path}, which is missing. Install the \
          fedora-messaging package (`sudo dnf install fedora-messaging`), or copy cacert.pem, \
          fedora-cert.pem and fedora-key.pem from \
-         https://github.com/fedora-infra/fedora-messaging/tree/stable/configs into {dir}"
+         https://github.com/fedora-infra/fedora-messaging/tree/stable/configs into {dir} or \
+         ~/.config/herald/fedora-messaging (`./dev run` does this)"
     )]
     FedoraCertificates { path: PathBuf, dir: &'static str },
     #[error("cannot connect to {url}")]

@@ -10,10 +10,7 @@ fn empty_file_is_the_fedora_public_profile() {
     let cfg = parse("").expect("empty config parses");
     assert!(cfg.fedora_public_profile);
     assert_eq!(cfg.amqp_url, FEDORA_PUBLIC_URL);
-    assert_eq!(
-        cfg.tls.ca_cert.as_deref(),
-        Some(Path::new("/etc/fedora-messaging/cacert.pem"))
-    );
+    assert_eq!(cfg.tls.ca_cert, Some(fedora_cert_dir().join("cacert.pem")));
     assert!(cfg.tls.has_client_cert());
     assert_eq!(cfg.qos.prefetch_count, 25);
     let (name, q) = cfg.queues.iter().next().expect("one queue");
