@@ -1,0 +1,13 @@
+//! Generates the ACL for Herald's own commands so a capability can grant them one by one.
+
+/// Every `#[tauri::command]` the shell registers. A command missing here gets no
+/// `allow-*` permission, so the page cannot call it: the list is the allow-list.
+const COMMANDS: &[&str] = &["app_info"];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed: check tauri.conf.json and capabilities/");
+}

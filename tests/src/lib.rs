@@ -1,0 +1,6 @@
+//! Support for Herald's end-to-end tests against a real RabbitMQ: brokers to run against
+//! ([`broker`]) and throw-away TLS certificates for them ([`certs`]).
+
+pub mod broker;
+pub mod certs;
+pub mod herald;
