@@ -66,7 +66,11 @@ fn id_of(f: &Fixture) -> String {
 async fn every_fixture_is_stored_or_quarantined_and_searchable() {
     wait_for_system_broker().await;
     let fixtures = all_fixtures();
-    assert!(fixtures.len() >= 87, "corpus has {} fixtures", fixtures.len());
+    assert!(
+        fixtures.len() >= 87,
+        "corpus has {} fixtures",
+        fixtures.len()
+    );
     // Koji's plugin uses `koji.events` as a topic and as a headers exchange; one vhost each.
     let (headers_ex, others): (Corpus, Corpus) = fixtures
         .iter()
@@ -102,7 +106,12 @@ async fn every_fixture_is_stored_or_quarantined_and_searchable() {
                 .await
                 .expect("read quarantine")
                 .unwrap_or_else(|| panic!("{} not in quarantine", path.display()));
-            assert_eq!(q.message.body, body, "{}: bytes kept exactly", path.display());
+            assert_eq!(
+                q.message.body,
+                body,
+                "{}: bytes kept exactly",
+                path.display()
+            );
             assert!(!q.reason.is_empty());
             assert!(
                 path.to_string_lossy().contains("/bad/"),
@@ -115,7 +124,12 @@ async fn every_fixture_is_stored_or_quarantined_and_searchable() {
                 .await
                 .expect("read message")
                 .unwrap_or_else(|| panic!("{} not stored", path.display()));
-            assert_eq!(d.message.body, body, "{}: body kept exactly", path.display());
+            assert_eq!(
+                d.message.body,
+                body,
+                "{}: body kept exactly",
+                path.display()
+            );
             assert_eq!(d.message.topic, f.topic);
             assert_eq!(d.message.exchange, f.exchange);
             assert_eq!(
@@ -132,11 +146,17 @@ async fn every_fixture_is_stored_or_quarantined_and_searchable() {
         }
     }
     assert_eq!(stats.quarantined, quarantined);
-    assert!(quarantined >= 8, "the bad corpus has at least 8 unusable bodies");
+    assert!(
+        quarantined >= 8,
+        "the bad corpus has at least 8 unusable bodies"
+    );
 
     // Search by package, user, topic pattern, text and time range.
     let chromium = ids(&dir.search(&["--package", "chromium"]));
-    assert!(chromium.contains("37370b5b-728c-4fb2-a61f-fbbb3bbcf773"), "{chromium:?}");
+    assert!(
+        chromium.contains("37370b5b-728c-4fb2-a61f-fbbb3bbcf773"),
+        "{chromium:?}"
+    );
     assert!(chromium.len() >= 2, "building and complete: {chromium:?}");
 
     let spot = dir.search(&["--user", "spot"]);
@@ -163,16 +183,24 @@ async fn every_fixture_is_stored_or_quarantined_and_searchable() {
         .count();
     assert_eq!(buildsys.len(), expected_buildsys);
     for h in &buildsys {
-        assert!(h["topic"].as_str().expect("topic").starts_with("org.fedoraproject.prod.buildsys."));
+        assert!(h["topic"]
+            .as_str()
+            .expect("topic")
+            .starts_with("org.fedoraproject.prod.buildsys."));
     }
     let one_word = dir.search(&["--topic", "org.fedoraproject.prod.buildsys.*"]);
     assert!(one_word
         .iter()
         .all(|h| h["topic"].as_str().expect("t").split('.').count() == 5));
-    assert!(one_word.iter().any(|h| h["topic"] == "org.fedoraproject.prod.buildsys.tag"));
+    assert!(one_word
+        .iter()
+        .any(|h| h["topic"] == "org.fedoraproject.prod.buildsys.tag"));
 
     let text = ids(&dir.search(&["chromium"]));
-    assert!(chromium.is_subset(&text), "text search finds the package too");
+    assert!(
+        chromium.is_subset(&text),
+        "text search finds the package too"
+    );
     let phrase = ids(&dir.search(&["\"build state change\""]));
     assert!(chromium.is_subset(&phrase), "a phrase of the topic matches");
 
@@ -183,13 +211,18 @@ async fn every_fixture_is_stored_or_quarantined_and_searchable() {
         "--until",
         "2023-06-09T07:36:00Z",
     ]));
-    assert!(window.contains("37370b5b-728c-4fb2-a61f-fbbb3bbcf773"), "{window:?}");
+    assert!(
+        window.contains("37370b5b-728c-4fb2-a61f-fbbb3bbcf773"),
+        "{window:?}"
+    );
     let before = ids(&dir.search(&["--until", "2023-06-09T07:35:00Z", "--package", "chromium"]));
     assert!(!before.contains("37370b5b-728c-4fb2-a61f-fbbb3bbcf773"));
 
     // Every JSON line carries the documented fields.
     for h in dir.search(&[]).iter().take(5) {
-        for key in ["id", "topic", "sent_at", "severity", "summary", "url", "users", "packages", "source"] {
+        for key in [
+            "id", "topic", "sent_at", "severity", "summary", "url", "users", "packages", "source",
+        ] {
             assert!(h.get(key).is_some(), "{key} missing in {h}");
         }
     }
@@ -214,7 +247,10 @@ async fn import_is_idempotent_and_matches_live_ingest() {
     assert!(second.status.success(), "{}", output_text(&second));
     let text = String::from_utf8_lossy(&second.stdout);
     assert!(
-        text.contains(&format!("imported 0 new, 0 quarantined, {} already known", fixtures.len())),
+        text.contains(&format!(
+            "imported 0 new, 0 quarantined, {} already known",
+            fixtures.len()
+        )),
         "{text}"
     );
 
@@ -241,14 +277,21 @@ async fn import_is_idempotent_and_matches_live_ingest() {
     std::fs::write(&record, "{not json\n").expect("write");
     let out = dir.run(&["import", record.to_str().expect("path")]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"), "{}", output_text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 1"),
+        "{}",
+        output_text(&out)
+    );
 
     // `show` prints the rendering and the raw message.
     let out = dir.run(&["show", "37370b5b-728c-4fb2-a61f-fbbb3bbcf773"]);
     assert!(out.status.success(), "{}", output_text(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.contains("fedora_messaging_rpm_chromium"), "{shown}");
-    assert!(shown.contains("https://koji.fedoraproject.org/koji/buildinfo?buildID=1478312"), "{shown}");
+    assert!(
+        shown.contains("https://koji.fedoraproject.org/koji/buildinfo?buildID=1478312"),
+        "{shown}"
+    );
 
     let stats = dir.run(&["stats", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");

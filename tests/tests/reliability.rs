@@ -7,9 +7,7 @@ use herald_core::sources::RenderContext;
 use herald_e2e::broker::{wait_for_system_broker, PrivateBroker};
 use herald_e2e::certs::Certs;
 
-use herald_e2e::herald::{
-    config_for, confirm_channel, output_text, publish_raw, HeraldDir, Vhost,
-};
+use herald_e2e::herald::{config_for, confirm_channel, output_text, publish_raw, HeraldDir, Vhost};
 use lapin::BasicProperties;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -52,10 +50,12 @@ async fn connections_closed_by_the_broker_lose_nothing_and_duplicate_nothing() {
         "[herald]\nbatch_size = 50\n",
     ));
     // The marker goes into the client properties so the test can find Herald's connection.
-    let cfg = std::fs::read_to_string(dir.config()).expect("config").replace(
-        "app = \"herald-e2e\"",
-        &format!("app = \"herald-e2e\"\nmarker = \"{marker}\""),
-    );
+    let cfg = std::fs::read_to_string(dir.config())
+        .expect("config")
+        .replace(
+            "app = \"herald-e2e\"",
+            &format!("app = \"herald-e2e\"\nmarker = \"{marker}\""),
+        );
     std::fs::write(dir.config(), cfg).expect("config");
 
     let child = dir
@@ -71,7 +71,10 @@ async fn connections_closed_by_the_broker_lose_nothing_and_duplicate_nothing() {
     while !herald_e2e::herald::rabbitmqctl(&["list_consumers", "-p", &vhost.name, "queue_name"])
         .contains("reconnect")
     {
-        assert!(start.elapsed() < Duration::from_secs(20), "Herald did not start consuming");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "Herald did not start consuming"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -80,7 +83,14 @@ async fn connections_closed_by_the_broker_lose_nothing_and_duplicate_nothing() {
     let mut closed = 0;
     for i in 0..total {
         // Some producers send no message_id: those are kept exactly once by content hash.
-        publish_raw(&ch, TOPIC_EXCHANGE, "org.example.prod.test.reconnect", &body(i, &run), props(i, i % 3 != 0)).await;
+        publish_raw(
+            &ch,
+            TOPIC_EXCHANGE,
+            "org.example.prod.test.reconnect",
+            &body(i, &run),
+            props(i, i % 3 != 0),
+        )
+        .await;
         if i % 1000 == 500 {
             closed += vhost.close_connections_marked(&marker);
         }
@@ -97,11 +107,16 @@ async fn connections_closed_by_the_broker_lose_nothing_and_duplicate_nothing() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let pid = child.id().to_string();
-    let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
     let out = child.wait_with_output().expect("herald exits");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "clean exit after SIGTERM: {stderr}");
-    assert!(stderr.contains("retrying in"), "Herald noticed the drops: {stderr}");
+    assert!(
+        stderr.contains("retrying in"),
+        "Herald noticed the drops: {stderr}"
+    );
     assert_eq!(count_rows(&dir).await, total as i64, "{stderr}");
     let _ = conn.close(200, "done".into()).await;
 }
@@ -123,7 +138,14 @@ async fn killed_between_commit_and_ack_no_duplicate_rows() {
     let total = 200;
     let run = uuid::Uuid::new_v4().to_string();
     for i in 0..total {
-        publish_raw(&ch, TOPIC_EXCHANGE, "org.example.prod.test.redelivery", &body(i, &run), props(i, i % 2 == 0)).await;
+        publish_raw(
+            &ch,
+            TOPIC_EXCHANGE,
+            "org.example.prod.test.redelivery",
+            &body(i, &run),
+            props(i, i % 2 == 0),
+        )
+        .await;
     }
     // The fault point aborts the process right after the first commit, before the ack.
     let out = dir
@@ -131,9 +153,16 @@ async fn killed_between_commit_and_ack_no_duplicate_rows() {
         .env("HERALD_FAULT_ABORT_AFTER_COMMIT", "1")
         .output()
         .expect("run herald");
-    assert!(!out.status.success(), "the process died: {}", output_text(&out));
+    assert!(
+        !out.status.success(),
+        "the process died: {}",
+        output_text(&out)
+    );
     let after_crash = count_rows(&dir).await;
-    assert!(after_crash > 0, "the first batch was committed before the crash");
+    assert!(
+        after_crash > 0,
+        "the first batch was committed before the crash"
+    );
 
     let out = dir.run(&["run", "--until-idle", "1.5"]);
     assert!(out.status.success(), "{}", output_text(&out));
@@ -171,14 +200,25 @@ async fn tls_with_client_certificate_and_wrong_ca() {
 
     let herald = HeraldDir::new(&tls_config(&url, &certs.ca_path(), &certs));
     let out = herald.run(&["run", "--until-idle", "0.5"]);
-    assert!(out.status.success(), "connects with the client certificate: {}", output_text(&out));
+    assert!(
+        out.status.success(),
+        "connects with the client certificate: {}",
+        output_text(&out)
+    );
 
     // Publish over the plain listener, consume over TLS with SASL EXTERNAL.
     let conn = lapin::Connection::connect(&broker.amqp_url(), Default::default())
         .await
         .expect("plain connection");
     let ch = confirm_channel(&conn).await;
-    publish_raw(&ch, "amq.topic", "org.example.prod.tls", br#"{"tls": true}"#, props(0, true)).await;
+    publish_raw(
+        &ch,
+        "amq.topic",
+        "org.example.prod.tls",
+        br#"{"tls": true}"#,
+        props(0, true),
+    )
+    .await;
     let out = herald.run(&["run", "--until-idle", "1"]);
     assert!(out.status.success(), "{}", output_text(&out));
     assert_eq!(count_rows(&herald).await, 1);
@@ -189,7 +229,10 @@ async fn tls_with_client_certificate_and_wrong_ca() {
     assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
     assert!(err.contains("cannot connect to amqps://localhost"), "{err}");
-    assert!(err.contains("certificate") || err.contains("issuer"), "{err}");
+    assert!(
+        err.contains("certificate") || err.contains("issuer"),
+        "{err}"
+    );
     let _ = conn.close(200, "done".into()).await;
 }
 

@@ -55,7 +55,15 @@ pub async fn import(env: Env, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         total.quarantined,
         total.duplicates,
         paths.len() - failed,
-        if failed > 0 { format!("; {failed} file(s) could not be read") } else { String::new() }
+        if failed > 0 {
+            format!("; {failed} file(s) could not be read")
+        } else {
+            String::new()
+        }
     );
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

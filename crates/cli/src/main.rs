@@ -23,14 +23,19 @@ mod timearg;
 ///
 /// Start with `herald run -v` to fill the history, then `herald search chromium`.
 #[derive(Debug, Parser)]
-#[command(name = "herald", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "herald",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 struct Cli {
-    /// Config file (a fedora-messaging config.toml plus an optional [herald] table).
+    /// Config file (a fedora-messaging config.toml plus an optional `[herald]` table).
     /// Default: $XDG_CONFIG_HOME/herald/config.toml
     #[arg(long, global = true, env = "HERALD_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// History database. Default: [herald] database in the config, else
+    /// History database. Default: `database` in the `[herald]` table of the config, else
     /// $XDG_DATA_HOME/herald/history.db
     #[arg(long, global = true, env = "HERALD_DB", value_name = "FILE")]
     db: Option<PathBuf>,

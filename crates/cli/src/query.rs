@@ -81,16 +81,26 @@ pub async fn search(env: Env, args: &SearchArgs) -> anyhow::Result<ExitCode> {
 fn line(h: &Hit) -> String {
     let when = h
         .sent_at
-        .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]"
+        ))
         .unwrap_or_default();
-    format!("{when}  {:<2} {:<15} {}", h.severity, h.source, clean(&h.summary))
+    format!(
+        "{when}  {:<2} {:<15} {}",
+        h.severity,
+        h.source,
+        clean(&h.summary)
+    )
 }
 
 /// Terminal output must not carry escape sequences or bidi overrides from the bus.
 fn clean(s: &str) -> String {
     s.chars()
         .map(|c| {
-            if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) {
+            if c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+            {
                 '\u{fffd}'
             } else {
                 c
@@ -117,7 +127,11 @@ pub async fn show(env: Env, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "sent at:  {}", m.sent_at)?;
         writeln!(out, "topic:    {}", clean(&m.topic))?;
         writeln!(out, "exchange: {}", clean(&m.exchange))?;
-        writeln!(out, "link:     {}", r.url.as_deref().map_or("-".into(), clean))?;
+        writeln!(
+            out,
+            "link:     {}",
+            r.url.as_deref().map_or("-".into(), clean)
+        )?;
         writeln!(out, "users:    {}", clean(&r.users.join(", ")))?;
         writeln!(out, "packages: {}", clean(&r.packages.join(", ")))?;
         if let Some(a) = &r.agent {
@@ -127,7 +141,11 @@ pub async fn show(env: Env, args: &ShowArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "problem:  {}", clean(p))?;
         }
         if !r.details.is_empty() {
-            writeln!(out, "\n{}", r.details.lines().map(clean).collect::<Vec<_>>().join("\n"))?;
+            writeln!(
+                out,
+                "\n{}",
+                r.details.lines().map(clean).collect::<Vec<_>>().join("\n")
+            )?;
         }
         raw(&mut out, m)?;
         return Ok(ExitCode::SUCCESS);
@@ -144,9 +162,17 @@ pub async fn show(env: Env, args: &ShowArgs) -> anyhow::Result<ExitCode> {
 fn raw(out: &mut impl std::io::Write, m: &herald_core::Message) -> std::io::Result<()> {
     writeln!(out, "\nheaders:")?;
     let headers = serde_json::to_string_pretty(&m.headers_json()).unwrap_or_default();
-    writeln!(out, "{}", headers.lines().map(clean).collect::<Vec<_>>().join("\n"))?;
+    writeln!(
+        out,
+        "{}",
+        headers.lines().map(clean).collect::<Vec<_>>().join("\n")
+    )?;
     writeln!(out, "\nproperties:")?;
-    writeln!(out, "{}", serde_json::to_string_pretty(&m.properties).unwrap_or_default())?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&m.properties).unwrap_or_default()
+    )?;
     writeln!(out, "\nbody ({} bytes):", m.body.len())?;
     let body = match &m.json {
         Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
@@ -159,7 +185,11 @@ fn raw(out: &mut impl std::io::Write, m: &herald_core::Message) -> std::io::Resu
             t
         }
     };
-    writeln!(out, "{}", body.lines().map(clean).collect::<Vec<_>>().join("\n"))
+    writeln!(
+        out,
+        "{}",
+        body.lines().map(clean).collect::<Vec<_>>().join("\n")
+    )
 }
 
 #[derive(Debug, clap::Args)]
@@ -179,12 +209,20 @@ pub async fn stats(env: Env, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut v = serde_json::to_value(&s)?;
         if let Value::Object(o) = &mut v {
-            o.insert("database".into(), Value::String(env.db.display().to_string()));
+            o.insert(
+                "database".into(),
+                Value::String(env.db.display().to_string()),
+            );
         }
         writeln!(out, "{v}")?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "database:    {} ({:.1} MB)", env.db.display(), s.database_bytes as f64 / 1e6)?;
+    writeln!(
+        out,
+        "database:    {} ({:.1} MB)",
+        env.db.display(),
+        s.database_bytes as f64 / 1e6
+    )?;
     writeln!(out, "messages:    {}", s.messages)?;
     writeln!(out, "quarantined: {}", s.quarantined)?;
     let t = |t: Option<time::OffsetDateTime>| t.map_or("-".to_owned(), |t| t.to_string());

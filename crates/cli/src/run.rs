@@ -18,7 +18,9 @@ pub async fn run(env: Env, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let until_idle = match args.until_idle {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(_) => {
-            return Err(crate::UsageError("--until-idle needs a positive number of seconds".into()).into())
+            return Err(
+                crate::UsageError("--until-idle needs a positive number of seconds".into()).into(),
+            )
         }
         None => None,
     };
@@ -77,7 +79,10 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
             eprintln!("herald: connected to {url} (queues: {})", queues.join(", "))
         }
         PipelineEvent::Disconnected { error, retry_in } => {
-            eprintln!("herald: {error}; retrying in {:.1}s", retry_in.as_secs_f64())
+            eprintln!(
+                "herald: {error}; retrying in {:.1}s",
+                retry_in.as_secs_f64()
+            )
         }
         PipelineEvent::StoreFailed { error } => {
             eprintln!("herald: cannot write to the history: {error}; nothing was acknowledged")
@@ -95,4 +100,3 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
         _ => {}
     }
 }
-

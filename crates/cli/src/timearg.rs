@@ -40,11 +40,22 @@ mod tests {
     #[test]
     fn absolute_and_relative_times() {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
-        assert_eq!(parse("7d", now).expect("7d").unix_timestamp(), 1_700_000_000 - 7 * 86_400);
-        assert_eq!(parse("30m", now).expect("30m").unix_timestamp(), 1_700_000_000 - 1800);
-        assert_eq!(parse("2024-05-02", now).expect("date").unix_timestamp(), 1_714_608_000);
         assert_eq!(
-            parse("2024-05-02T10:00:00+00:00", now).expect("rfc3339").unix_timestamp(),
+            parse("7d", now).expect("7d").unix_timestamp(),
+            1_700_000_000 - 7 * 86_400
+        );
+        assert_eq!(
+            parse("30m", now).expect("30m").unix_timestamp(),
+            1_700_000_000 - 1800
+        );
+        assert_eq!(
+            parse("2024-05-02", now).expect("date").unix_timestamp(),
+            1_714_608_000
+        );
+        assert_eq!(
+            parse("2024-05-02T10:00:00+00:00", now)
+                .expect("rfc3339")
+                .unix_timestamp(),
             1_714_644_000
         );
         assert!(parse("yesterday", now).is_err());

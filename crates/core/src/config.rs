@@ -187,7 +187,11 @@ pub struct Paths {
 /// The default locations: `$XDG_CONFIG_HOME/herald/config.toml` and
 /// `$XDG_DATA_HOME/herald/history.db`, unless `HERALD_CONFIG` / `HERALD_DB` say otherwise.
 pub fn default_paths() -> Result<Paths, ConfigError> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let dirs = directories::ProjectDirs::from("", "", "herald");
     let config = match env("HERALD_CONFIG") {
         Some(p) => p,
@@ -325,7 +329,10 @@ impl Config {
             if !self.queues.contains_key(&b.queue) {
                 return Err(invalid(
                     "bindings",
-                    format!("binding names queue {:?}, which [queues] does not declare", b.queue),
+                    format!(
+                        "binding names queue {:?}, which [queues] does not declare",
+                        b.queue
+                    ),
                 ));
             }
         }
@@ -333,7 +340,10 @@ impl Config {
             return Err(invalid("queues", "at least one queue is needed".to_owned()));
         }
         if self.herald.batch_size == 0 {
-            return Err(invalid("herald.batch_size", "must be at least 1".to_owned()));
+            return Err(invalid(
+                "herald.batch_size",
+                "must be at least 1".to_owned(),
+            ));
         }
         if self.qos.prefetch_count == 0 {
             return Err(invalid(

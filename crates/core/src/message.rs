@@ -387,8 +387,7 @@ fn parse_body(body: &[u8]) -> Result<Value, String> {
             MAX_BODY_BYTES
         ));
     }
-    let text = std::str::from_utf8(body)
-        .map_err(|e| format!("body is not valid UTF-8 ({e})"))?;
+    let text = std::str::from_utf8(body).map_err(|e| format!("body is not valid UTF-8 ({e})"))?;
     // serde_json stops at 128 levels of nesting, so hostile depth is an error, not a crash.
     match serde_json::from_str::<Value>(text) {
         Ok(v @ Value::Object(_)) => Ok(v),

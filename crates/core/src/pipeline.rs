@@ -49,16 +49,36 @@ impl Default for PipelineOptions {
 /// Everything a front end hears from the pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PipelineEvent {
-    Connecting { url: String },
-    Connected { url: String, queues: Vec<String> },
+    Connecting {
+        url: String,
+    },
+    Connected {
+        url: String,
+        queues: Vec<String>,
+    },
     /// The session ended with an error; the next attempt follows after `retry_in`.
-    Disconnected { error: String, retry_in: Duration },
-    Stored { id: String, topic: String, source: String, severity: u8, summary: String },
-    Quarantined { id: String, topic: String, reason: String },
+    Disconnected {
+        error: String,
+        retry_in: Duration,
+    },
+    Stored {
+        id: String,
+        topic: String,
+        source: String,
+        severity: u8,
+        summary: String,
+    },
+    Quarantined {
+        id: String,
+        topic: String,
+        reason: String,
+    },
     /// A batch is durable and acked.
     Committed(InsertReport),
     /// Writing failed; nothing from the batch was acked.
-    StoreFailed { error: String },
+    StoreFailed {
+        error: String,
+    },
     Stopped,
 }
 
@@ -289,7 +309,10 @@ impl Runner {
             tokio::time::timeout(Duration::from_millis(200), stream.next()).await
         {
             let env = Envelope::from_delivery(&delivery, OffsetDateTime::now_utc());
-            batch.push(Entry::new(Message::decode(env), &self.ctx), delivery.delivery_tag);
+            batch.push(
+                Entry::new(Message::decode(env), &self.ctx),
+                delivery.delivery_tag,
+            );
             if batch.entries.len() >= batch_size {
                 self.flush(&channel, &mut batch, report).await?;
             }

@@ -227,12 +227,16 @@ fn is_fixture(obj: &Map<String, Value>) -> bool {
 /// One message as `fedora-messaging record` writes it:
 /// `{"topic", "headers", "id", "body", "queue", "priority"?}`.
 fn from_record(v: &Value, received_at: OffsetDateTime) -> Result<Envelope, String> {
-    let obj = v.as_object().ok_or("a recorded message must be a JSON object")?;
+    let obj = v
+        .as_object()
+        .ok_or("a recorded message must be a JSON object")?;
     let topic = obj
         .get("topic")
         .and_then(Value::as_str)
         .ok_or("a recorded message needs a string \"topic\"")?;
-    let body = obj.get("body").ok_or("a recorded message needs a \"body\"")?;
+    let body = obj
+        .get("body")
+        .ok_or("a recorded message needs a \"body\"")?;
     let headers = match obj.get("headers") {
         Some(Value::Object(h)) => Some(headers_from_json(h)),
         Some(Value::Null) | None => None,

@@ -24,7 +24,11 @@ pub struct IngestArgs {
     #[arg(long, default_value_t = 50_000)]
     messages: usize,
     /// Broker to use (a local one: the benchmark publishes to a private exchange).
-    #[arg(long, env = "HERALD_BENCH_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    #[arg(
+        long,
+        env = "HERALD_BENCH_AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
     url: String,
     /// Prefetch window for both consumers.
     #[arg(long, default_value_t = 2000)]
@@ -42,14 +46,21 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
         .context("cannot connect to the benchmark broker")?;
     let (ex, q_bare, q_herald) = {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        (format!("herald-bench-{id}"), format!("herald-bench-bare-{id}"), format!("herald-bench-store-{id}"))
+        (
+            format!("herald-bench-{id}"),
+            format!("herald-bench-bare-{id}"),
+            format!("herald-bench-store-{id}"),
+        )
     };
     let ch = conn.create_channel().await?;
     let pub_ch = conn.create_channel().await?;
     ch.exchange_declare(
         ex.as_str().into(),
         ExchangeKind::Topic,
-        ExchangeDeclareOptions { auto_delete: true, ..Default::default() },
+        ExchangeDeclareOptions {
+            auto_delete: true,
+            ..Default::default()
+        },
         FieldTable::default(),
     )
     .await?;
@@ -58,9 +69,15 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     declare_queue(&ch, &q_bare, &ex).await?;
     let bare_rate = {
         let cch = conn.create_channel().await?;
-        cch.basic_qos(args.prefetch, BasicQosOptions::default()).await?;
+        cch.basic_qos(args.prefetch, BasicQosOptions::default())
+            .await?;
         let mut consumer = cch
-            .basic_consume(q_bare.as_str().into(), "bare".into(), BasicConsumeOptions::default(), FieldTable::default())
+            .basic_consume(
+                q_bare.as_str().into(),
+                "bare".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
             .await?;
         if args.backlog {
             publish(&pub_ch, &ex, n).await?;
@@ -94,9 +111,32 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     cfg.amqp_url = args.url.clone();
     cfg.tls = Default::default();
     cfg.fedora_public_profile = false;
-    cfg.exchanges = [(ex.clone(), ExchangeSpec { kind: "topic".into(), durable: false, auto_delete: true, arguments: Default::default() })].into();
-    cfg.queues = [(q_herald.clone(), QueueSpec { durable: false, auto_delete: true, exclusive: false, arguments: Default::default() })].into();
-    cfg.bindings = vec![BindingSpec { queue: q_herald.clone(), exchange: ex.clone(), routing_keys: vec!["#".into()], arguments: Default::default() }];
+    cfg.exchanges = [(
+        ex.clone(),
+        ExchangeSpec {
+            kind: "topic".into(),
+            durable: false,
+            auto_delete: true,
+            arguments: Default::default(),
+        },
+    )]
+    .into();
+    cfg.queues = [(
+        q_herald.clone(),
+        QueueSpec {
+            durable: false,
+            auto_delete: true,
+            exclusive: false,
+            arguments: Default::default(),
+        },
+    )]
+    .into();
+    cfg.bindings = vec![BindingSpec {
+        queue: q_herald.clone(),
+        exchange: ex.clone(),
+        routing_keys: vec!["#".into()],
+        arguments: Default::default(),
+    }];
     cfg.qos.prefetch_count = args.prefetch;
     let store = HistoryStore::open(&dir.path().join("bench.db"), &cfg.render_context()).await?;
     if args.backlog {
@@ -107,7 +147,9 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     loop {
         match events.recv().await? {
             PipelineEvent::Connected { .. } => break,
-            PipelineEvent::Disconnected { error, .. } => anyhow::bail!("pipeline cannot connect: {error}"),
+            PipelineEvent::Disconnected { error, .. } => {
+                anyhow::bail!("pipeline cannot connect: {error}")
+            }
             _ => {}
         }
     }
@@ -139,15 +181,29 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     handle.wait().await?;
     let rows = store.stats(1).await?.messages;
     let searchable = store
-        .search(&herald_core::history::SearchQuery { text: Some("koji".into()), limit: 1, ..Default::default() })
+        .search(&herald_core::history::SearchQuery {
+            text: Some("koji".into()),
+            limit: 1,
+            ..Default::default()
+        })
         .await?
         .len();
     let herald_rate = n as f64 / herald_secs;
     let (peak, rss) = memory_mb();
-    println!("messages per run:          {n} ({} mode, prefetch {})", if args.backlog { "backlog" } else { "live" }, args.prefetch);
+    println!(
+        "messages per run:          {n} ({} mode, prefetch {})",
+        if args.backlog { "backlog" } else { "live" },
+        args.prefetch
+    );
     println!("bare lapin drain:          {bare_rate:>9.0} msg/s");
-    println!("herald publish → row:      {herald_rate:>9.0} msg/s ({:.0}% of bare)", 100.0 * herald_rate / bare_rate);
-    println!("rows stored:               {rows} (searchable: {})", searchable > 0);
+    println!(
+        "herald publish → row:      {herald_rate:>9.0} msg/s ({:.0}% of bare)",
+        100.0 * herald_rate / bare_rate
+    );
+    println!(
+        "rows stored:               {rows} (searchable: {})",
+        searchable > 0
+    );
     println!("RSS max while ingesting:   {rss_during:.1} MB (now {rss:.1} MB; process peak {peak:.1} MB, {peak_before:.1} MB before the Herald run)");
     let _ = env;
     anyhow::ensure!(rows as usize == n, "expected {n} rows, found {rows}");
@@ -155,10 +211,23 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn declare_queue(ch: &lapin::Channel, q: &str, ex: &str) -> anyhow::Result<()> {
-    ch.queue_declare(q.into(), QueueDeclareOptions { auto_delete: true, ..Default::default() }, FieldTable::default())
-        .await?;
-    ch.queue_bind(q.into(), ex.into(), "#".into(), QueueBindOptions::default(), FieldTable::default())
-        .await?;
+    ch.queue_declare(
+        q.into(),
+        QueueDeclareOptions {
+            auto_delete: true,
+            ..Default::default()
+        },
+        FieldTable::default(),
+    )
+    .await?;
+    ch.queue_bind(
+        q.into(),
+        ex.into(),
+        "#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -24,9 +24,15 @@ pub struct SearchBenchArgs {
     keep: Option<PathBuf>,
 }
 
+/// Builds the i-th query of one kind.
+type QueryMaker = fn(usize) -> SearchQuery;
+
 pub async fn run(env: Env, args: &SearchBenchArgs) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir()?;
-    let path = args.keep.clone().unwrap_or_else(|| dir.path().join("search-bench.db"));
+    let path = args
+        .keep
+        .clone()
+        .unwrap_or_else(|| dir.path().join("search-bench.db"));
     let ctx = env.config.render_context();
     let store = HistoryStore::open(&path, &ctx).await?;
     let have = store.stats(1).await?.messages as usize;
@@ -42,14 +48,31 @@ pub async fn run(env: Env, args: &SearchBenchArgs) -> anyhow::Result<ExitCode> {
         }
         store.insert_batch(&batch).await?;
         let secs = start.elapsed().as_secs_f64();
-        println!("built {} rows in {secs:.1} s ({:.0} rows/s, direct insert)", args.rows - have, (args.rows - have) as f64 / secs);
+        println!(
+            "built {} rows in {secs:.1} s ({:.0} rows/s, direct insert)",
+            args.rows - have,
+            (args.rows - have) as f64 / secs
+        );
     }
     let stats = store.stats(1).await?;
-    println!("history: {} rows, {:.0} MB", stats.messages, stats.database_bytes as f64 / 1e6);
-    let kinds: [(&str, fn(usize) -> SearchQuery); 3] = [
-        ("text", |i| SearchQuery { text: Some(synthetic::name(i * 31, synthetic::PACKAGES, "")), ..Default::default() }),
-        ("user", |i| SearchQuery { user: Some(synthetic::name(i * 17, synthetic::USERS, "u")), ..Default::default() }),
-        ("package", |i| SearchQuery { package: Some(synthetic::name(i * 13, synthetic::PACKAGES, "")), ..Default::default() }),
+    println!(
+        "history: {} rows, {:.0} MB",
+        stats.messages,
+        stats.database_bytes as f64 / 1e6
+    );
+    let kinds: [(&str, QueryMaker); 3] = [
+        ("text", |i| SearchQuery {
+            text: Some(synthetic::name(i * 31, synthetic::PACKAGES, "")),
+            ..Default::default()
+        }),
+        ("user", |i| SearchQuery {
+            user: Some(synthetic::name(i * 17, synthetic::USERS, "u")),
+            ..Default::default()
+        }),
+        ("package", |i| SearchQuery {
+            package: Some(synthetic::name(i * 13, synthetic::PACKAGES, "")),
+            ..Default::default()
+        }),
     ];
     for (label, make) in kinds {
         let mut times = Vec::with_capacity(args.queries);

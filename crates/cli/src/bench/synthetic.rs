@@ -6,8 +6,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 const SYLLABLES: [&str; 16] = [
-    "gno", "me", "py", "thon", "lib", "ru", "st", "ko", "ji", "ca", "ir", "gtk", "qt", "xml", "ssl",
-    "zip",
+    "gno", "me", "py", "thon", "lib", "ru", "st", "ko", "ji", "ca", "ir", "gtk", "qt", "xml",
+    "ssl", "zip",
 ];
 
 /// The i-th name of a pool of `size` names, e.g. `python-gtkme-17`.

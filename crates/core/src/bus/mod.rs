@@ -17,7 +17,11 @@ pub mod topology;
 pub async fn connect(cfg: &Config) -> Result<Connection, BusError> {
     let mut uri = AMQPUri::from_str(&cfg.amqp_url).map_err(|e| {
         // The parser's message may quote the URL; rebuild it from the redacted form.
-        BusError::Url(format!("{} ({})", cfg.redacted_url(), e.replace(&cfg.amqp_url, "")))
+        BusError::Url(format!(
+            "{} ({})",
+            cfg.redacted_url(),
+            e.replace(&cfg.amqp_url, "")
+        ))
     })?;
     let tls = tls_config(cfg, uri.scheme == AMQPScheme::AMQPS)?;
     if tls.identity.is_some() {
@@ -45,7 +49,8 @@ fn properties(cfg: &Config) -> ConnectionProperties {
             "Herald, a desktop client of the Fedora messaging bus".into(),
         );
     for (k, v) in &cfg.client_properties {
-        props = props.with_client_property(k.as_str().into(), LongString::from(v.as_bytes().to_vec()));
+        props =
+            props.with_client_property(k.as_str().into(), LongString::from(v.as_bytes().to_vec()));
     }
     props
 }

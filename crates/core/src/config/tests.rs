@@ -14,7 +14,10 @@ fn empty_file_is_the_fedora_public_profile() {
     assert!(cfg.tls.has_client_cert());
     assert_eq!(cfg.qos.prefetch_count, 25);
     let (name, q) = cfg.queues.iter().next().expect("one queue");
-    assert!(uuid::Uuid::parse_str(name).is_ok(), "queue name {name} is a UUID");
+    assert!(
+        uuid::Uuid::parse_str(name).is_ok(),
+        "queue name {name} is a UUID"
+    );
     assert!(q.exclusive && q.auto_delete && !q.durable);
     assert_eq!(cfg.bindings[0].exchange, "amq.topic");
     assert_eq!(cfg.bindings[0].queue, *name);
@@ -83,10 +86,16 @@ retention_days = 30
     assert_eq!(cfg.client_properties["app"], "Example Application");
     assert_eq!(cfg.queues.len(), 1);
     assert!(cfg.queues["my_queue"].durable);
-    assert_eq!(cfg.bindings[0].routing_keys, ["org.fedoraproject.prod.buildsys.#"]);
+    assert_eq!(
+        cfg.bindings[0].routing_keys,
+        ["org.fedoraproject.prod.buildsys.#"]
+    );
     assert_eq!(cfg.qos.prefetch_count, 10);
     assert_eq!(cfg.herald.retention_days, 30);
-    assert_eq!(cfg.redacted_url(), "amqps://user:***@broker.example.com/%2Fprivate");
+    assert_eq!(
+        cfg.redacted_url(),
+        "amqps://user:***@broker.example.com/%2Fprivate"
+    );
     assert!(!format!("{:?}", cfg.redacted_url()).contains("s3cret"));
 }
 
@@ -94,7 +103,11 @@ retention_days = 30
 fn own_url_without_tls_does_not_inherit_fedora_certificates() {
     let cfg = parse("amqp_url = \"amqp://guest:guest@localhost\"").expect("parses");
     assert_eq!(cfg.tls, Tls::default());
-    assert_eq!(cfg.queues.len(), 1, "a private UUID queue is still declared");
+    assert_eq!(
+        cfg.queues.len(),
+        1,
+        "a private UUID queue is still declared"
+    );
 }
 
 #[rstest]
@@ -134,5 +147,9 @@ fn missing_file_writes_the_commented_example() {
     assert!(cfg.fedora_public_profile);
     let written = std::fs::read_to_string(&path).expect("example written");
     assert_eq!(written, EXAMPLE_CONFIG);
-    assert!(Config::load(&path, true).expect("reloads").fedora_public_profile);
+    assert!(
+        Config::load(&path, true)
+            .expect("reloads")
+            .fedora_public_profile
+    );
 }

@@ -137,7 +137,8 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, HistoryError>
         .map_err(HistoryError::query("read time"))?;
     let properties: Properties = serde_json::from_str(&props).unwrap_or_default();
     let text = |c: &str| -> Result<String, HistoryError> {
-        row.try_get(c).map_err(HistoryError::query("read stored message"))
+        row.try_get(c)
+            .map_err(HistoryError::query("read stored message"))
     };
     let env = Envelope {
         exchange: text("exchange")?,
@@ -148,7 +149,9 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, HistoryError>
         } else {
             None
         },
-        body: row.try_get("body").map_err(HistoryError::query("read body"))?,
+        body: row
+            .try_get("body")
+            .map_err(HistoryError::query("read body"))?,
         received_at: time::OffsetDateTime::from_unix_timestamp_nanos(
             i128::from(received_ms) * 1_000_000,
         )

@@ -38,7 +38,8 @@ impl HistoryStore {
         let e = || HistoryError::query("read message");
         let list = |c: &str| -> Result<Vec<String>, HistoryError> {
             let s: Option<String> = row.try_get(c).map_err(e())?;
-            Ok(s.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
+            Ok(s.and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default())
         };
         let severity: i64 = row.try_get("severity").map_err(e())?;
         let rendered = Rendered {
@@ -61,7 +62,10 @@ impl HistoryStore {
     }
 
     /// The quarantined delivery with this id, if any.
-    pub async fn get_quarantined(&self, id: &str) -> Result<Option<QuarantineDetail>, HistoryError> {
+    pub async fn get_quarantined(
+        &self,
+        id: &str,
+    ) -> Result<Option<QuarantineDetail>, HistoryError> {
         let Some(row) = sqlx::query("SELECT * FROM quarantine WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)

@@ -35,9 +35,11 @@ const INSERT_MESSAGE: &str = "INSERT INTO messages (rowid, id, exchange, topic, 
      ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) \
      ON CONFLICT (id) DO NOTHING RETURNING rowid";
 
-const INSERT_TAG: &str = "INSERT OR IGNORE INTO message_tags (message, kind, name) VALUES (?, ?, ?)";
+const INSERT_TAG: &str =
+    "INSERT OR IGNORE INTO message_tags (message, kind, name) VALUES (?, ?, ?)";
 
-const INSERT_QUARANTINE: &str = "INSERT INTO quarantine (id, exchange, topic, received_at, reason, \
+const INSERT_QUARANTINE: &str =
+    "INSERT INTO quarantine (id, exchange, topic, received_at, reason, \
      properties, headers, has_headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
      ON CONFLICT (id) DO NOTHING";
 

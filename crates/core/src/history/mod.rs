@@ -127,12 +127,13 @@ impl HistoryStore {
                 .await?;
         }
         if let Some(n) = max_rows.filter(|n| *n > 0) {
-            let keep_from: Option<i64> =
-                sqlx::query_scalar("SELECT rowid FROM messages ORDER BY rowid DESC LIMIT 1 OFFSET ?")
-                    .bind(i64::try_from(n - 1).unwrap_or(i64::MAX))
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(HistoryError::query("prune by count"))?;
+            let keep_from: Option<i64> = sqlx::query_scalar(
+                "SELECT rowid FROM messages ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            )
+            .bind(i64::try_from(n - 1).unwrap_or(i64::MAX))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(HistoryError::query("prune by count"))?;
             if let Some(k) = keep_from {
                 removed += self
                     .delete_chunked(
@@ -163,7 +164,10 @@ impl HistoryStore {
     }
 
     /// Re-renders rows whose stored rendering is older than the current renderer.
-    async fn rerender_stale(&self, ctx: &crate::sources::RenderContext) -> Result<(), HistoryError> {
+    async fn rerender_stale(
+        &self,
+        ctx: &crate::sources::RenderContext,
+    ) -> Result<(), HistoryError> {
         loop {
             let rows = sqlx::query(
                 "SELECT rowid, id, exchange, topic, received_at, properties, headers, has_headers, body \
@@ -176,9 +180,15 @@ impl HistoryStore {
             if rows.is_empty() {
                 return Ok(());
             }
-            let mut tx = self.pool.begin().await.map_err(HistoryError::query("begin"))?;
+            let mut tx = self
+                .pool
+                .begin()
+                .await
+                .map_err(HistoryError::query("begin"))?;
             for row in rows {
-                let rowid: i64 = row.try_get("rowid").map_err(HistoryError::query("read row"))?;
+                let rowid: i64 = row
+                    .try_get("rowid")
+                    .map_err(HistoryError::query("read row"))?;
                 let msg = entry::message_from_row(&row)?;
                 let stored = Stored::new(msg, ctx);
                 insert::update_rendering(&mut tx, rowid, &stored).await?;

@@ -79,7 +79,9 @@ impl HistoryStore {
             if i == 0 && skip_first_tag {
                 continue;
             }
-            b.push(" AND EXISTS (SELECT 1 FROM message_tags x WHERE x.message = m.rowid AND x.kind = ");
+            b.push(
+                " AND EXISTS (SELECT 1 FROM message_tags x WHERE x.message = m.rowid AND x.kind = ",
+            );
             b.push_bind(kind);
             b.push(" AND x.name = ");
             b.push_bind(name.to_owned());
@@ -119,7 +121,10 @@ impl HistoryStore {
                 sqlx::Error::Database(d) if d.message().contains("fts5") => {
                     HistoryError::BadQuery(format!("cannot search for {:?}", q.text))
                 }
-                _ => HistoryError::Query { op: "search", source: e },
+                _ => HistoryError::Query {
+                    op: "search",
+                    source: e,
+                },
             })?;
         rows.iter().map(hit_from_row).collect()
     }
@@ -265,7 +270,11 @@ mod tests {
     #[case("a+b.c", "aab.c", false)]
     fn topic_patterns_follow_amqp(#[case] pattern: &str, #[case] topic: &str, #[case] ok: bool) {
         let re = topic_regex(pattern);
-        assert_eq!(regex_lite_match(&re, &format!("{topic}.")), ok, "{pattern} ~ {topic} via {re}");
+        assert_eq!(
+            regex_lite_match(&re, &format!("{topic}.")),
+            ok,
+            "{pattern} ~ {topic} via {re}"
+        );
     }
 
     /// SQLite's REGEXP is the `regex` crate; check through SQLite itself.

@@ -3,7 +3,13 @@ use crate::message::{headers_from_json, Envelope, Message, Properties};
 use crate::sources::RenderContext;
 use time::OffsetDateTime;
 
-fn envelope(id: Option<&str>, topic: &str, headers: serde_json::Value, body: &str, sent: i64) -> Envelope {
+fn envelope(
+    id: Option<&str>,
+    topic: &str,
+    headers: serde_json::Value,
+    body: &str,
+    sent: i64,
+) -> Envelope {
     let mut h = headers.as_object().cloned().unwrap_or_default();
     let sent_at = OffsetDateTime::from_unix_timestamp(sent)
         .expect("time")
@@ -44,12 +50,39 @@ async fn fts5_is_compiled_in() {
 #[tokio::test]
 async fn inserts_are_idempotent_by_id_and_by_content_hash() {
     let (_d, s) = store().await;
-    let a = || entry(envelope(Some("a-1"), "org.x.prod.git.receive", serde_json::json!({}), "{\"k\":1}", 1_700_000_000));
-    let b = || entry(envelope(None, "org.x.prod.git.receive", serde_json::json!({}), "{\"k\":2}", 1_700_000_000));
-    let bad = || entry(envelope(None, "org.x.prod.git.receive", serde_json::json!({}), "<html>", 1_700_000_000));
+    let a = || {
+        entry(envelope(
+            Some("a-1"),
+            "org.x.prod.git.receive",
+            serde_json::json!({}),
+            "{\"k\":1}",
+            1_700_000_000,
+        ))
+    };
+    let b = || {
+        entry(envelope(
+            None,
+            "org.x.prod.git.receive",
+            serde_json::json!({}),
+            "{\"k\":2}",
+            1_700_000_000,
+        ))
+    };
+    let bad = || {
+        entry(envelope(
+            None,
+            "org.x.prod.git.receive",
+            serde_json::json!({}),
+            "<html>",
+            1_700_000_000,
+        ))
+    };
     let r = s.insert_batch(&[a(), b(), bad()]).await.expect("insert");
     assert_eq!((r.stored, r.quarantined, r.duplicates), (2, 1, 0));
-    let r = s.insert_batch(&[a(), b(), bad()]).await.expect("insert again");
+    let r = s
+        .insert_batch(&[a(), b(), bad()])
+        .await
+        .expect("insert again");
     assert_eq!((r.stored, r.quarantined, r.duplicates), (0, 0, 3));
     let st = s.stats(5).await.expect("stats");
     assert_eq!((st.messages, st.quarantined), (2, 1));
@@ -72,42 +105,109 @@ async fn search_by_text_user_package_time_and_topic_newest_first() {
     };
     let entries = vec![
         mk(0, "alice", "kernel", "org.fedoraproject.prod.buildsys.tag"),
-        mk(1, "bob", "kernel", "org.fedoraproject.prod.buildsys.build.state.change"),
-        mk(2, "alice", "glibc", "org.fedoraproject.prod.bodhi.update.comment"),
-        mk(3, "carol", "python-twisted", "org.fedoraproject.prod.buildsys.untag"),
+        mk(
+            1,
+            "bob",
+            "kernel",
+            "org.fedoraproject.prod.buildsys.build.state.change",
+        ),
+        mk(
+            2,
+            "alice",
+            "glibc",
+            "org.fedoraproject.prod.bodhi.update.comment",
+        ),
+        mk(
+            3,
+            "carol",
+            "python-twisted",
+            "org.fedoraproject.prod.buildsys.untag",
+        ),
     ];
     s.insert_batch(&entries).await.expect("insert");
     let ids = |hits: Vec<Hit>| hits.into_iter().map(|h| h.id).collect::<Vec<_>>();
     let q = |f: fn(&mut SearchQuery)| {
-        let mut q = SearchQuery { limit: 50, ..Default::default() };
+        let mut q = SearchQuery {
+            limit: 50,
+            ..Default::default()
+        };
         f(&mut q);
         q
     };
-    assert_eq!(ids(s.search(&q(|q| q.user = Some("alice".into()))).await.expect("user")), ["id-2", "id-0"]);
-    assert_eq!(ids(s.search(&q(|q| q.package = Some("kernel".into()))).await.expect("pkg")), ["id-1", "id-0"]);
     assert_eq!(
-        ids(s.search(&q(|q| { q.user = Some("alice".into()); q.package = Some("kernel".into()) })).await.expect("both")),
+        ids(s
+            .search(&q(|q| q.user = Some("alice".into())))
+            .await
+            .expect("user")),
+        ["id-2", "id-0"]
+    );
+    assert_eq!(
+        ids(s
+            .search(&q(|q| q.package = Some("kernel".into())))
+            .await
+            .expect("pkg")),
+        ["id-1", "id-0"]
+    );
+    assert_eq!(
+        ids(s
+            .search(&q(|q| {
+                q.user = Some("alice".into());
+                q.package = Some("kernel".into())
+            }))
+            .await
+            .expect("both")),
         ["id-0"]
     );
-    assert_eq!(ids(s.search(&q(|q| q.text = Some("twisted".into()))).await.expect("text")), ["id-3"]);
-    assert_eq!(ids(s.search(&q(|q| q.text = Some("kern*".into()))).await.expect("prefix")), ["id-1", "id-0"]);
     assert_eq!(
-        ids(s.search(&q(|q| q.topic = Some("org.fedoraproject.prod.buildsys.*".into()))).await.expect("topic")),
+        ids(s
+            .search(&q(|q| q.text = Some("twisted".into())))
+            .await
+            .expect("text")),
+        ["id-3"]
+    );
+    assert_eq!(
+        ids(s
+            .search(&q(|q| q.text = Some("kern*".into())))
+            .await
+            .expect("prefix")),
+        ["id-1", "id-0"]
+    );
+    assert_eq!(
+        ids(s
+            .search(&q(
+                |q| q.topic = Some("org.fedoraproject.prod.buildsys.*".into())
+            ))
+            .await
+            .expect("topic")),
         ["id-3", "id-0"]
     );
     assert_eq!(
-        ids(s.search(&q(|q| q.topic = Some("org.fedoraproject.prod.buildsys.#".into()))).await.expect("topic#")),
+        ids(s
+            .search(&q(
+                |q| q.topic = Some("org.fedoraproject.prod.buildsys.#".into())
+            ))
+            .await
+            .expect("topic#")),
         ["id-3", "id-1", "id-0"]
     );
     assert_eq!(
-        ids(s.search(&q(|q| { q.since = Some(OffsetDateTime::from_unix_timestamp(1_700_000_060).expect("t")); q.until = Some(OffsetDateTime::from_unix_timestamp(1_700_000_120).expect("t")) })).await.expect("range")),
+        ids(s
+            .search(&q(|q| {
+                q.since = Some(OffsetDateTime::from_unix_timestamp(1_700_000_060).expect("t"));
+                q.until = Some(OffsetDateTime::from_unix_timestamp(1_700_000_120).expect("t"))
+            }))
+            .await
+            .expect("range")),
         ["id-2", "id-1"]
     );
     // Keyset paging: the page after id-2 starts at id-1.
     let first = s.search(&q(|q| q.limit = 2)).await.expect("page 1");
     let mut next = q(|_| {});
     next.before = first.last().map(|h| h.key);
-    assert_eq!(ids(s.search(&next).await.expect("page 2")), ["id-1", "id-0"]);
+    assert_eq!(
+        ids(s.search(&next).await.expect("page 2")),
+        ["id-1", "id-0"]
+    );
     assert!(matches!(
         s.search(&q(|q| q.text = Some("\"open".into()))).await,
         Err(HistoryError::BadQuery(_))
@@ -118,29 +218,76 @@ async fn search_by_text_user_package_time_and_topic_newest_first() {
 async fn many_messages_in_one_second_keep_distinct_rows() {
     let (_d, s) = store().await;
     let batch: Vec<Entry> = (0..300)
-        .map(|i| entry(envelope(Some(&format!("same-second-{i}")), "a.b", serde_json::json!({}), "{}", 1_700_000_000)))
+        .map(|i| {
+            entry(envelope(
+                Some(&format!("same-second-{i}")),
+                "a.b",
+                serde_json::json!({}),
+                "{}",
+                1_700_000_000,
+            ))
+        })
         .collect();
     let r = s.insert_batch(&batch).await.expect("insert");
     assert_eq!(r.stored, 300);
-    let hits = s.search(&SearchQuery { limit: 1000, ..Default::default() }).await.expect("all");
+    let hits = s
+        .search(&SearchQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("all");
     assert_eq!(hits.len(), 300);
-    assert_eq!(hits[0].id, "same-second-299", "newest insert first within a second");
+    assert_eq!(
+        hits[0].id, "same-second-299",
+        "newest insert first within a second"
+    );
 }
 
 #[tokio::test]
 async fn retention_by_row_count_keeps_the_newest() {
     let (_d, s) = store().await;
     let batch: Vec<Entry> = (0..10)
-        .map(|i| entry(envelope(Some(&format!("r{i}")), "a.b", serde_json::json!({"fedora_messaging_user_x": true}), "{}", 1_700_000_000 + i)))
+        .map(|i| {
+            entry(envelope(
+                Some(&format!("r{i}")),
+                "a.b",
+                serde_json::json!({"fedora_messaging_user_x": true}),
+                "{}",
+                1_700_000_000 + i,
+            ))
+        })
         .collect();
     s.insert_batch(&batch).await.expect("insert");
     assert_eq!(s.prune(None, Some(4)).await.expect("prune"), 6);
-    let left: Vec<String> = s.search(&SearchQuery { limit: 50, ..Default::default() }).await.expect("rest").into_iter().map(|h| h.id).collect();
+    let left: Vec<String> = s
+        .search(&SearchQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .expect("rest")
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
     assert_eq!(left, ["r9", "r8", "r7", "r6"]);
     // Tags of deleted rows go with them.
-    let tagged = s.search(&SearchQuery { user: Some("x".into()), limit: 50, ..Default::default() }).await.expect("tags");
+    let tagged = s
+        .search(&SearchQuery {
+            user: Some("x".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .expect("tags");
     assert_eq!(tagged.len(), 4);
-    assert_eq!(s.prune(Some(std::time::Duration::from_secs(3600)), None).await.expect("age"), 0, "all arrived just now");
+    assert_eq!(
+        s.prune(Some(std::time::Duration::from_secs(3600)), None)
+            .await
+            .expect("age"),
+        0,
+        "all arrived just now"
+    );
 }
 
 #[tokio::test]
@@ -148,16 +295,26 @@ async fn stale_renderings_are_redone_on_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("h.db");
     {
-        let s = HistoryStore::open(&path, &RenderContext::default()).await.expect("open");
-        s.insert_batch(&[entry(envelope(Some("old"), "org.fedoraproject.prod.git.receive", serde_json::json!({}), "{}", 1_700_000_000))])
+        let s = HistoryStore::open(&path, &RenderContext::default())
             .await
-            .expect("insert");
+            .expect("open");
+        s.insert_batch(&[entry(envelope(
+            Some("old"),
+            "org.fedoraproject.prod.git.receive",
+            serde_json::json!({}),
+            "{}",
+            1_700_000_000,
+        ))])
+        .await
+        .expect("insert");
         sqlx::query("UPDATE messages SET renderer_version = 0, summary = 'stale'")
             .execute(s.pool())
             .await
             .expect("age the row");
     }
-    let s = HistoryStore::open(&path, &RenderContext::default()).await.expect("reopen");
+    let s = HistoryStore::open(&path, &RenderContext::default())
+        .await
+        .expect("reopen");
     let d = s.get("old").await.expect("get").expect("present");
     assert_ne!(d.rendered.summary, "stale");
     let v: i64 = sqlx::query_scalar("SELECT renderer_version FROM messages")

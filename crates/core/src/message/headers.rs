@@ -47,9 +47,7 @@ pub(crate) fn value_to_json(v: &AMQPValue) -> Value {
         AMQPValue::Timestamp(n) => (*n).into(),
         AMQPValue::Float(f) => float(f64::from(*f)),
         AMQPValue::Double(f) => float(*f),
-        AMQPValue::DecimalValue(d) => {
-            float(f64::from(d.value) / 10f64.powi(i32::from(d.scale)))
-        }
+        AMQPValue::DecimalValue(d) => float(f64::from(d.value) / 10f64.powi(i32::from(d.scale))),
         AMQPValue::ShortString(s) => Value::String(s.as_str().to_owned()),
         AMQPValue::LongString(s) => {
             Value::String(String::from_utf8_lossy(s.as_bytes()).into_owned())
@@ -105,9 +103,9 @@ fn json_to_value(v: &Value) -> AMQPValue {
             }
         }
         Value::String(s) => AMQPValue::LongString(LongString::from(s.as_bytes().to_vec())),
-        Value::Array(a) => {
-            AMQPValue::FieldArray(FieldArray::from(a.iter().map(json_to_value).collect::<Vec<_>>()))
-        }
+        Value::Array(a) => AMQPValue::FieldArray(FieldArray::from(
+            a.iter().map(json_to_value).collect::<Vec<_>>(),
+        )),
         Value::Object(o) => AMQPValue::FieldTable(headers_from_json(o)),
     }
 }

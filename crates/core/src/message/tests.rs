@@ -152,7 +152,11 @@ fn json_headers_become_python_style_amqp_values() {
     assert_eq!(t.inner()["n"], AMQPValue::LongLongInt(20));
     assert_eq!(headers_to_json(&t), json);
     let long = "k".repeat(300);
-    let t = headers_from_json(serde_json::json!({ long.clone(): true }).as_object().expect("o"));
+    let t = headers_from_json(
+        serde_json::json!({ long.clone(): true })
+            .as_object()
+            .expect("o"),
+    );
     assert_eq!(t.inner().keys().next().map(|k| k.as_str().len()), Some(255));
 }
 
