@@ -58,7 +58,7 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
         ex.as_str().into(),
         ExchangeKind::Topic,
         ExchangeDeclareOptions {
-            auto_delete: true,
+            auto_delete: false,
             ..Default::default()
         },
         FieldTable::default(),
@@ -116,7 +116,7 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
         ExchangeSpec {
             kind: "topic".into(),
             durable: false,
-            auto_delete: true,
+            auto_delete: false,
             arguments: Default::default(),
         },
     )]
@@ -179,6 +179,8 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     }
     handle.shutdown();
     handle.wait().await?;
+    ch.exchange_delete(ex.as_str().into(), Default::default())
+        .await?;
     let rows = store.stats(1).await?.messages;
     let searchable = store
         .search(&herald_core::history::SearchQuery {

@@ -38,15 +38,25 @@ pub async fn run(env: Env, args: &SearchBenchArgs) -> anyhow::Result<ExitCode> {
     let have = store.stats(1).await?.messages as usize;
     if have < args.rows {
         let start = Instant::now();
-        let mut batch = Vec::with_capacity(5000);
+        let mut batch = Vec::with_capacity(500);
+        let (mut t_prepare, mut t_insert) = (0.0, 0.0);
         for i in have..args.rows {
+            let t = Instant::now();
             batch.push(Entry::new(Message::decode(synthetic::envelope(i)), &ctx));
-            if batch.len() == 5000 {
+            t_prepare += t.elapsed().as_secs_f64();
+            if batch.len() == 500 || i + 1 == args.rows {
+                let t = Instant::now();
                 store.insert_batch(&batch).await?;
+                t_insert += t.elapsed().as_secs_f64();
                 batch.clear();
             }
         }
-        store.insert_batch(&batch).await?;
+        let per = |t: f64| t / (args.rows - have) as f64 * 1e6;
+        println!(
+            "per row: {:.1} µs generate + decode + render, {:.1} µs write (batches of 500)",
+            per(t_prepare),
+            per(t_insert)
+        );
         let secs = start.elapsed().as_secs_f64();
         println!(
             "built {} rows in {secs:.1} s ({:.0} rows/s, direct insert)",

@@ -5,7 +5,8 @@ use super::{rowid_base, HistoryStore};
 use crate::error::HistoryError;
 use crate::message::encode_header_table;
 use serde::Serialize;
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use std::collections::{HashMap, HashSet};
 
 /// What one batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,54 +29,66 @@ impl InsertReport {
     }
 }
 
-const INSERT_MESSAGE: &str = "INSERT INTO messages (rowid, id, exchange, topic, sent_at, received_at, \
-     severity, source, kind, summary, details, url, agent, icon, users, packages, body_text, \
-     properties, headers, has_headers, body, problems, renderer_version) \
-     VALUES ((SELECT COALESCE(MAX(rowid) + 1, ?1) FROM messages WHERE rowid >= ?1 AND rowid < ?1 + 1048576), \
-     ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) \
-     ON CONFLICT (id) DO NOTHING RETURNING rowid";
+/// Rows per multi-row statement: 23 columns each stays far below SQLite's 32766 variables.
+const MESSAGE_CHUNK: usize = 400;
+const TAG_CHUNK: usize = 3000;
+const QUARANTINE_CHUNK: usize = 2000;
+const SECOND: i64 = 1 << super::ROWID_SHIFT;
 
-const INSERT_TAG: &str =
-    "INSERT OR IGNORE INTO message_tags (message, kind, name) VALUES (?, ?, ?)";
-
-const INSERT_QUARANTINE: &str =
-    "INSERT INTO quarantine (id, exchange, topic, received_at, reason, \
-     properties, headers, has_headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-     ON CONFLICT (id) DO NOTHING";
+const MESSAGE_COLUMNS: &str = "INSERT INTO messages (rowid, id, exchange, topic, sent_at, \
+     received_at, severity, source, kind, summary, details, url, agent, icon, users, packages, \
+     body_text, properties, headers, has_headers, body, problems, renderer_version) ";
 
 impl HistoryStore {
     /// Writes a batch in one transaction. When this returns `Ok`, every entry is durable.
+    ///
+    /// Rows are written with multi-row statements: each statement crosses to SQLite's thread
+    /// once, which is most of the cost of a small row.
     pub async fn insert_batch(&self, entries: &[Entry]) -> Result<InsertReport, HistoryError> {
+        // IMMEDIATE: take the write lock before reading the row ids to use.
         let mut tx = self
             .pool
-            .begin()
+            .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(HistoryError::query("begin"))?;
+        let conn: &mut SqliteConnection = &mut tx;
+        let stored: Vec<&Stored> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Stored(s) => Some(&**s),
+                Entry::Quarantined(_) => None,
+            })
+            .collect();
+        let quarantined: Vec<&Quarantined> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Quarantined(q) => Some(&**q),
+                Entry::Stored(_) => None,
+            })
+            .collect();
         let mut report = InsertReport::default();
-        for e in entries {
-            report.add(insert_one(&mut tx, e).await?);
+        let rowids = assign_rowids(conn, &stored).await?;
+        for (chunk, ids) in stored
+            .chunks(MESSAGE_CHUNK)
+            .zip(rowids.chunks(MESSAGE_CHUNK))
+        {
+            let inserted = insert_messages(conn, chunk, ids).await?;
+            report.stored += inserted.len();
+            let tags: Vec<(i64, &'static str, &str)> = chunk
+                .iter()
+                .zip(ids)
+                .filter(|(_, id)| inserted.contains(id))
+                .flat_map(|(s, id)| s.tags.iter().map(move |(k, n)| (*id, *k, n.as_str())))
+                .collect();
+            insert_tags(conn, &tags).await?;
         }
+        for chunk in quarantined.chunks(QUARANTINE_CHUNK) {
+            report.quarantined += insert_quarantined(conn, chunk).await?;
+        }
+        report.duplicates = entries.len() - report.stored - report.quarantined;
         tx.commit().await.map_err(HistoryError::query("commit"))?;
         Ok(report)
     }
-}
-
-async fn insert_one(
-    tx: &mut Transaction<'static, Sqlite>,
-    e: &Entry,
-) -> Result<InsertReport, HistoryError> {
-    let conn: &mut SqliteConnection = tx;
-    let mut r = InsertReport::default();
-    let new = match e {
-        Entry::Stored(s) => insert_stored(conn, s).await?,
-        Entry::Quarantined(q) => insert_quarantined(conn, q).await?,
-    };
-    match (new, e) {
-        (false, _) => r.duplicates = 1,
-        (true, Entry::Stored(_)) => r.stored = 1,
-        (true, Entry::Quarantined(_)) => r.quarantined = 1,
-    }
-    Ok(r)
 }
 
 fn millis(t: time::OffsetDateTime) -> i64 {
@@ -86,80 +99,185 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
 }
 
-async fn insert_stored(conn: &mut SqliteConnection, s: &Stored) -> Result<bool, HistoryError> {
-    let m = &s.msg;
-    let r = &s.rendered;
-    let problems = (!m.problems.is_empty()).then(|| json(&m.problems));
-    let rowid: Option<i64> = sqlx::query_scalar(INSERT_MESSAGE)
-        .bind(rowid_base(m.sent_at.unix_timestamp()))
-        .bind(&m.id)
-        .bind(&m.exchange)
-        .bind(&m.topic)
-        .bind(millis(m.sent_at))
-        .bind(millis(m.received_at))
-        .bind(i64::from(r.severity))
-        .bind(&r.source)
-        .bind(&r.kind)
-        .bind(&r.summary)
-        .bind(&r.details)
-        .bind(&r.url)
-        .bind(&r.agent)
-        .bind(&r.icon)
-        .bind(json(&r.users))
-        .bind(json(&r.packages))
-        .bind(&s.body_text)
-        .bind(json(&m.properties))
-        .bind(encode_header_table(&m.headers))
-        .bind(m.had_headers)
-        .bind(&m.body)
-        .bind(problems)
-        .bind(crate::sources::RENDERER_VERSION)
-        .fetch_optional(&mut *conn)
+/// Row ids in send-time order: the next free id within each message's send second.
+async fn assign_rowids(
+    conn: &mut SqliteConnection,
+    stored: &[&Stored],
+) -> Result<Vec<i64>, HistoryError> {
+    let bases: Vec<i64> = stored
+        .iter()
+        .map(|s| rowid_base(s.msg.sent_at.unix_timestamp()))
+        .collect();
+    let mut distinct = bases.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    // One round trip for all the seconds a batch touches (a backlog spans many).
+    let mut next: HashMap<i64, i64> = HashMap::with_capacity(distinct.len());
+    for chunk in distinct.chunks(TAG_CHUNK) {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("WITH b(base) AS (");
+        b.push_values(chunk, |mut row, base| {
+            row.push_bind(*base);
+        });
+        b.push(
+            ") SELECT base, (SELECT MAX(rowid) FROM messages \
+             WHERE rowid >= base AND rowid < base + ",
+        );
+        b.push(SECOND.to_string());
+        b.push(") FROM b");
+        let rows: Vec<(i64, Option<i64>)> = b
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(HistoryError::query("find row ids"))?;
+        for (base, max) in rows {
+            next.insert(base, max.map_or(base, |m| m + 1));
+        }
+    }
+    let mut out = Vec::with_capacity(stored.len());
+    for base in bases {
+        let slot = next.entry(base).or_insert(base);
+        if *slot >= base + SECOND {
+            // A million messages claim the same second: append after everything instead.
+            let max: Option<i64> = sqlx::query_scalar("SELECT MAX(rowid) FROM messages")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(HistoryError::query("find row id"))?;
+            let assigned = out.iter().copied().max().unwrap_or(0);
+            *slot = max.unwrap_or(0).max(assigned).max(*slot) + 1;
+        }
+        out.push(*slot);
+        *slot += 1;
+    }
+    Ok(out)
+}
+
+/// Inserts one chunk; returns the row ids actually written (duplicates are skipped).
+async fn insert_messages(
+    conn: &mut SqliteConnection,
+    chunk: &[&Stored],
+    rowids: &[i64],
+) -> Result<HashSet<i64>, HistoryError> {
+    let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(MESSAGE_COLUMNS);
+    b.push_values(chunk.iter().zip(rowids), |mut row, (s, rowid)| {
+        let m = &s.msg;
+        let r = &s.rendered;
+        row.push_bind(*rowid)
+            .push_bind(m.id.clone())
+            .push_bind(m.exchange.clone())
+            .push_bind(m.topic.clone())
+            .push_bind(millis(m.sent_at))
+            .push_bind(millis(m.received_at))
+            .push_bind(i64::from(r.severity))
+            .push_bind(r.source.clone())
+            .push_bind(r.kind.clone())
+            .push_bind(r.summary.clone())
+            .push_bind(r.details.clone())
+            .push_bind(r.url.clone())
+            .push_bind(r.agent.clone())
+            .push_bind(r.icon.clone())
+            .push_bind(json(&r.users))
+            .push_bind(json(&r.packages))
+            .push_bind(s.body_text.clone())
+            .push_bind(json(&m.properties))
+            .push_bind(encode_header_table(&m.headers))
+            .push_bind(m.had_headers)
+            .push_bind(m.body.clone())
+            .push_bind((!m.problems.is_empty()).then(|| json(&m.problems)))
+            .push_bind(crate::sources::RENDERER_VERSION);
+    });
+    b.push(" ON CONFLICT (id) DO NOTHING RETURNING rowid");
+    let ids: HashSet<i64> = b
+        .build_query_scalar()
+        .fetch_all(&mut *conn)
         .await
-        .map_err(HistoryError::query("insert message"))?;
-    let Some(rowid) = rowid else {
-        return Ok(false);
-    };
-    insert_tags(conn, rowid, s).await?;
-    Ok(true)
+        .map_err(HistoryError::query("insert messages"))?
+        .into_iter()
+        .collect();
+    index_messages(conn, chunk, rowids, &ids).await?;
+    Ok(ids)
+}
+
+/// Adds the newly written rows to the full-text index (see the second migration for why this
+/// is not a trigger).
+async fn index_messages(
+    conn: &mut SqliteConnection,
+    chunk: &[&Stored],
+    rowids: &[i64],
+    inserted: &HashSet<i64>,
+) -> Result<(), HistoryError> {
+    let rows: Vec<(&&Stored, &i64)> = chunk
+        .iter()
+        .zip(rowids)
+        .filter(|(_, id)| inserted.contains(id))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO messages_fts (rowid, topic, summary, users, packages, body_text) ",
+    );
+    b.push_values(rows, |mut row, (s, rowid)| {
+        row.push_bind(*rowid)
+            .push_bind(s.msg.topic.clone())
+            .push_bind(s.rendered.summary.clone())
+            .push_bind(json(&s.rendered.users))
+            .push_bind(json(&s.rendered.packages))
+            .push_bind(s.body_text.clone());
+    });
+    b.build()
+        .execute(&mut *conn)
+        .await
+        .map_err(HistoryError::query("index messages"))?;
+    Ok(())
 }
 
 async fn insert_tags(
     conn: &mut SqliteConnection,
-    rowid: i64,
-    s: &Stored,
+    tags: &[(i64, &'static str, &str)],
 ) -> Result<(), HistoryError> {
-    for (kind, name) in &s.tags {
-        sqlx::query(INSERT_TAG)
-            .bind(rowid)
-            .bind(*kind)
-            .bind(name)
+    for chunk in tags.chunks(TAG_CHUNK) {
+        let mut b: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR IGNORE INTO message_tags (message, kind, name) ");
+        b.push_values(chunk, |mut row, (id, kind, name)| {
+            row.push_bind(*id)
+                .push_bind(*kind)
+                .push_bind((*name).to_owned());
+        });
+        b.build()
             .execute(&mut *conn)
             .await
-            .map_err(HistoryError::query("insert tag"))?;
+            .map_err(HistoryError::query("insert tags"))?;
     }
     Ok(())
 }
 
 async fn insert_quarantined(
     conn: &mut SqliteConnection,
-    q: &Quarantined,
-) -> Result<bool, HistoryError> {
-    let m = &q.msg;
-    let done = sqlx::query(INSERT_QUARANTINE)
-        .bind(&m.id)
-        .bind(&m.exchange)
-        .bind(&m.topic)
-        .bind(millis(m.received_at))
-        .bind(&q.reason)
-        .bind(json(&m.properties))
-        .bind(encode_header_table(&m.headers))
-        .bind(m.had_headers)
-        .bind(&m.body)
+    chunk: &[&Quarantined],
+) -> Result<usize, HistoryError> {
+    let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO quarantine (id, exchange, topic, received_at, reason, properties, headers, \
+         has_headers, body) ",
+    );
+    b.push_values(chunk, |mut row, q| {
+        let m = &q.msg;
+        row.push_bind(m.id.clone())
+            .push_bind(m.exchange.clone())
+            .push_bind(m.topic.clone())
+            .push_bind(millis(m.received_at))
+            .push_bind(q.reason.clone())
+            .push_bind(json(&m.properties))
+            .push_bind(encode_header_table(&m.headers))
+            .push_bind(m.had_headers)
+            .push_bind(m.body.clone());
+    });
+    b.push(" ON CONFLICT (id) DO NOTHING");
+    let done = b
+        .build()
         .execute(&mut *conn)
         .await
-        .map_err(HistoryError::query("insert quarantined message"))?;
-    Ok(done.rows_affected() == 1)
+        .map_err(HistoryError::query("insert quarantined messages"))?;
+    Ok(usize::try_from(done.rows_affected()).unwrap_or(0))
 }
 
 /// Replaces the rendering of one stored row (after a renderer upgrade).
@@ -170,6 +288,11 @@ pub(super) async fn update_rendering(
 ) -> Result<(), HistoryError> {
     let conn: &mut SqliteConnection = tx;
     let r = &s.rendered;
+    let tags: Vec<(i64, &'static str, &str)> = s
+        .tags
+        .iter()
+        .map(|(k, n)| (rowid, *k, n.as_str()))
+        .collect();
     sqlx::query(
         "UPDATE messages SET severity = ?, source = ?, kind = ?, summary = ?, details = ?, \
          url = ?, agent = ?, icon = ?, users = ?, packages = ?, body_text = ?, \
@@ -196,5 +319,5 @@ pub(super) async fn update_rendering(
         .execute(&mut *conn)
         .await
         .map_err(HistoryError::query("update tags"))?;
-    insert_tags(conn, rowid, s).await
+    insert_tags(conn, &tags).await
 }

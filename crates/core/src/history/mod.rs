@@ -26,7 +26,7 @@ pub use stats::{Count, Stats};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Messages per second of send time that get consecutive row ids.
-const ROWID_SHIFT: u32 = 20;
+pub(crate) const ROWID_SHIFT: u32 = 20;
 
 /// The history database.
 #[derive(Debug, Clone)]
