@@ -129,6 +129,8 @@ pub enum BusError {
         #[source]
         source: lapin::Error,
     },
+    #[error("the history writer stopped")]
+    WriterStopped,
     #[error("the broker closed the consumer (connection lost or queue deleted)")]
     ConsumerEnded,
     #[error("the pipeline task stopped unexpectedly: {0}")]

@@ -11,12 +11,12 @@
 
 use crate::bus;
 use crate::config::Config;
-use crate::error::{BusError, HistoryError};
-use crate::history::{Entry, HistoryStore, InsertReport, Quarantined};
+use crate::error::BusError;
+use crate::history::{Entry, HistoryStore, InsertReport};
 use crate::message::{Envelope, Message};
 use crate::sources::RenderContext;
 use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions};
 use lapin::types::FieldTable;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -24,6 +24,9 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
+use writer::{Batch, Writer};
+
+mod writer;
 
 /// Tuning for a pipeline run.
 #[derive(Debug, Clone)]
@@ -271,174 +274,82 @@ impl Runner {
         });
 
         let mut stream = futures_util::stream::select_all(consumers);
+        // Decoding and rendering here overlap with the previous batch being written there.
+        let (writer_tx, writer) = Writer {
+            store: self.store.clone(),
+            channel: channel.clone(),
+            events: self.events.clone(),
+            abort_after_commit: self.abort_after_commit,
+        }
+        .spawn();
         let mut batch = Batch::default();
         let batch_size = self.cfg.herald.batch_size;
         let mut idle_deadline = self.opts.until_idle.map(|d| Instant::now() + d);
-        let end = loop {
+        let ended: Result<End, BusError> = loop {
             let flush_at = batch.started.map(|t| t + self.opts.flush_interval);
             tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => break End::Shutdown,
+                _ = self.cancel.cancelled() => break Ok(End::Shutdown),
                 next = stream.next() => match next {
                     Some(Ok(delivery)) => {
                         let env = Envelope::from_delivery(&delivery, OffsetDateTime::now_utc());
                         batch.push(Entry::new(Message::decode(env), &self.ctx), delivery.delivery_tag);
-                        if batch.entries.len() >= batch_size {
-                            self.flush(&channel, &mut batch, report).await?;
+                        if batch.entries.len() >= batch_size && writer_tx.send(batch.take()).await.is_err() {
+                            break Err(BusError::WriterStopped);
                         }
                         idle_deadline = self.opts.until_idle.map(|d| Instant::now() + d);
                     }
-                    Some(Err(source)) => return Err(BusError::Channel { op: "consume", source }),
-                    None => return Err(BusError::ConsumerEnded),
+                    Some(Err(source)) => break Err(BusError::Channel { op: "consume", source }),
+                    None => break Err(BusError::ConsumerEnded),
                 },
                 _ = sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
-                    self.flush(&channel, &mut batch, report).await?;
+                    if writer_tx.send(batch.take()).await.is_err() {
+                        break Err(BusError::WriterStopped);
+                    }
                 }
                 _ = sleep_until(idle_deadline.unwrap_or_else(Instant::now)),
-                    if idle_deadline.is_some() && batch.entries.is_empty() => break End::Idle,
+                    if idle_deadline.is_some() && batch.entries.is_empty() => break Ok(End::Idle),
             }
         };
 
-        // Stop deliveries, keep what already arrived, then close cleanly.
-        for tag in &tags {
-            let _ = channel
-                .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-                .await;
-        }
-        while let Ok(Some(Ok(delivery))) =
-            tokio::time::timeout(Duration::from_millis(200), stream.next()).await
-        {
-            let env = Envelope::from_delivery(&delivery, OffsetDateTime::now_utc());
-            batch.push(
-                Entry::new(Message::decode(env), &self.ctx),
-                delivery.delivery_tag,
-            );
-            if batch.entries.len() >= batch_size {
-                self.flush(&channel, &mut batch, report).await?;
+        if ended.is_ok() {
+            // Stop deliveries, keep what already arrived.
+            for tag in &tags {
+                let _ = channel
+                    .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+                    .await;
+            }
+            while let Ok(Some(Ok(delivery))) =
+                tokio::time::timeout(Duration::from_millis(200), stream.next()).await
+            {
+                let env = Envelope::from_delivery(&delivery, OffsetDateTime::now_utc());
+                batch.push(
+                    Entry::new(Message::decode(env), &self.ctx),
+                    delivery.delivery_tag,
+                );
+                if batch.entries.len() >= batch_size {
+                    let _ = writer_tx.send(batch.take()).await;
+                }
+            }
+            if !batch.entries.is_empty() {
+                let _ = writer_tx.send(batch.take()).await;
             }
         }
-        self.flush(&channel, &mut batch, report).await?;
+        drop(writer_tx);
+        // The writer's own error (a full disk) explains a stopped writer best.
+        let written = match writer.await {
+            Ok(r) => r,
+            Err(e) => Err(BusError::Stopped(e.to_string())),
+        };
+        match written {
+            Ok(r) => report.totals.add(r),
+            Err(e) => return Err(e),
+        }
+        let end = ended?;
         // Close the channel before the connection, or the connection close can fail.
         let _ = channel.close(200, "Herald stopping".into()).await;
         let _ = conn.close(200, "Herald stopping".into()).await;
         Ok(end)
-    }
-
-    /// Writes the batch, then acks it. On error nothing is acked.
-    async fn flush(
-        &self,
-        channel: &lapin::Channel,
-        batch: &mut Batch,
-        report: &mut RunReport,
-    ) -> Result<(), BusError> {
-        if batch.entries.is_empty() {
-            return Ok(());
-        }
-        let written = match self.store.insert_batch(&batch.entries).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %error_chain(&e), "batch write failed; writing one by one");
-                match self.write_one_by_one(&batch.entries).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        self.emit(PipelineEvent::StoreFailed {
-                            error: error_chain(&e),
-                        });
-                        return Err(e.into());
-                    }
-                }
-            }
-        };
-        if self.abort_after_commit && written.stored > 0 {
-            std::process::abort();
-        }
-        batch.ack(channel).await?;
-        report.totals.add(written);
-        if self.events.receiver_count() > 0 {
-            for e in &batch.entries {
-                self.emit(match e {
-                    Entry::Stored(s) => PipelineEvent::Stored {
-                        id: s.msg.id.clone(),
-                        topic: s.msg.topic.clone(),
-                        source: s.rendered.source.clone(),
-                        severity: s.rendered.severity,
-                        summary: s.rendered.summary.clone(),
-                    },
-                    Entry::Quarantined(q) => PipelineEvent::Quarantined {
-                        id: q.msg.id.clone(),
-                        topic: q.msg.topic.clone(),
-                        reason: q.reason.clone(),
-                    },
-                });
-            }
-            self.emit(PipelineEvent::Committed(written));
-        }
-        batch.clear();
-        Ok(())
-    }
-
-    /// A batch failed as a whole: find the rows that cannot be stored and quarantine them
-    /// with the database's reason, so one bad row cannot block the queue forever.
-    async fn write_one_by_one(&self, entries: &[Entry]) -> Result<InsertReport, HistoryError> {
-        let mut total = InsertReport::default();
-        for e in entries {
-            match self.store.insert_batch(std::slice::from_ref(e)).await {
-                Ok(r) => total.add(r),
-                Err(err) => {
-                    let q = Entry::Quarantined(Box::new(Quarantined {
-                        msg: e.message().clone(),
-                        reason: format!("could not be stored: {}", error_chain(&err)),
-                    }));
-                    total.add(self.store.insert_batch(std::slice::from_ref(&q)).await?);
-                }
-            }
-        }
-        Ok(total)
-    }
-}
-
-#[derive(Default)]
-struct Batch {
-    entries: Vec<Entry>,
-    tags: Vec<u64>,
-    started: Option<Instant>,
-}
-
-impl Batch {
-    fn push(&mut self, e: Entry, tag: u64) {
-        self.started.get_or_insert_with(Instant::now);
-        self.entries.push(e);
-        self.tags.push(tag);
-    }
-
-    fn clear(&mut self) {
-        self.entries.clear();
-        self.tags.clear();
-        self.started = None;
-    }
-
-    /// One `multiple` ack when the batch is every outstanding delivery (one queue), else one
-    /// ack per delivery, so a delivery still in flight from another queue is never acked.
-    async fn ack(&self, channel: &lapin::Channel) -> Result<(), BusError> {
-        let mut tags = self.tags.clone();
-        tags.sort_unstable();
-        let (Some(&min), Some(&max)) = (tags.first(), tags.last()) else {
-            return Ok(());
-        };
-        let contiguous = max - min + 1 == tags.len() as u64;
-        let ack = |tag, multiple| channel.basic_ack(tag, BasicAckOptions { multiple });
-        if contiguous && self.tags.len() > 1 {
-            ack(max, true)
-                .await
-                .map_err(|source| BusError::Channel { op: "ack", source })?;
-        } else {
-            for t in tags {
-                ack(t, false)
-                    .await
-                    .map_err(|source| BusError::Channel { op: "ack", source })?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -1,0 +1,149 @@
+//! The write side of a session: batches go to the history in order, one transaction each, and
+//! are acked only once committed. A failed batch is retried row by row so that one row the
+//! database refuses cannot block the queue; if even that fails, nothing is acked and the
+//! session ends.
+
+use super::{error_chain, PipelineEvent};
+use crate::error::{BusError, HistoryError};
+use crate::history::{Entry, HistoryStore, InsertReport, Quarantined};
+use lapin::options::BasicAckOptions;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub(super) struct Writer {
+    pub store: HistoryStore,
+    pub channel: lapin::Channel,
+    pub events: broadcast::Sender<PipelineEvent>,
+    /// Fault injection for the redelivery test: die between commit and ack.
+    pub abort_after_commit: bool,
+}
+
+impl Writer {
+    /// Starts the writer. One batch may wait while another is written, which bounds memory.
+    pub fn spawn(
+        self,
+    ) -> (
+        mpsc::Sender<Batch>,
+        JoinHandle<Result<InsertReport, BusError>>,
+    ) {
+        let (tx, mut rx) = mpsc::channel::<Batch>(1);
+        let task = tokio::spawn(async move {
+            let mut total = InsertReport::default();
+            while let Some(batch) = rx.recv().await {
+                total.add(self.flush(batch).await?);
+            }
+            Ok(total)
+        });
+        (tx, task)
+    }
+
+    async fn flush(&self, batch: Batch) -> Result<InsertReport, BusError> {
+        if batch.entries.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        let written = match self.store.insert_batch(&batch.entries).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %error_chain(&e), "batch write failed; writing one by one");
+                match self.write_one_by_one(&batch.entries).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = self.events.send(PipelineEvent::StoreFailed {
+                            error: error_chain(&e),
+                        });
+                        return Err(e.into());
+                    }
+                }
+            }
+        };
+        if self.abort_after_commit && written.stored > 0 {
+            std::process::abort();
+        }
+        batch.ack(&self.channel).await?;
+        if self.events.receiver_count() > 0 {
+            for e in &batch.entries {
+                let _ = self.events.send(match e {
+                    Entry::Stored(s) => PipelineEvent::Stored {
+                        id: s.msg.id.clone(),
+                        topic: s.msg.topic.clone(),
+                        source: s.rendered.source.clone(),
+                        severity: s.rendered.severity,
+                        summary: s.rendered.summary.clone(),
+                    },
+                    Entry::Quarantined(q) => PipelineEvent::Quarantined {
+                        id: q.msg.id.clone(),
+                        topic: q.msg.topic.clone(),
+                        reason: q.reason.clone(),
+                    },
+                });
+            }
+            let _ = self.events.send(PipelineEvent::Committed(written));
+        }
+        Ok(written)
+    }
+
+    /// A batch failed as a whole: find the rows that cannot be stored and quarantine them
+    /// with the database's reason.
+    async fn write_one_by_one(&self, entries: &[Entry]) -> Result<InsertReport, HistoryError> {
+        let mut total = InsertReport::default();
+        for e in entries {
+            match self.store.insert_batch(std::slice::from_ref(e)).await {
+                Ok(r) => total.add(r),
+                Err(err) => {
+                    let q = Entry::Quarantined(Box::new(Quarantined {
+                        msg: e.message().clone(),
+                        reason: format!("could not be stored: {}", error_chain(&err)),
+                    }));
+                    total.add(self.store.insert_batch(std::slice::from_ref(&q)).await?);
+                }
+            }
+        }
+        Ok(total)
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Batch {
+    /// Entries in delivery order.
+    pub entries: Vec<Entry>,
+    tags: Vec<u64>,
+    pub started: Option<Instant>,
+}
+
+impl Batch {
+    pub fn push(&mut self, e: Entry, tag: u64) {
+        self.started.get_or_insert_with(Instant::now);
+        self.entries.push(e);
+        self.tags.push(tag);
+    }
+
+    /// Hands the batch over and starts an empty one.
+    pub fn take(&mut self) -> Batch {
+        std::mem::take(self)
+    }
+
+    /// One `multiple` ack when the batch is every outstanding delivery (one queue), else one
+    /// ack per delivery, so a delivery still in flight from another queue is never acked.
+    async fn ack(&self, channel: &lapin::Channel) -> Result<(), BusError> {
+        let mut tags = self.tags.clone();
+        tags.sort_unstable();
+        let (Some(&min), Some(&max)) = (tags.first(), tags.last()) else {
+            return Ok(());
+        };
+        let contiguous = max - min + 1 == tags.len() as u64;
+        let ack = |tag, multiple| channel.basic_ack(tag, BasicAckOptions { multiple });
+        if contiguous && self.tags.len() > 1 {
+            ack(max, true)
+                .await
+                .map_err(|source| BusError::Channel { op: "ack", source })?;
+        } else {
+            for t in tags {
+                ack(t, false)
+                    .await
+                    .map_err(|source| BusError::Channel { op: "ack", source })?;
+            }
+        }
+        Ok(())
+    }
+}
