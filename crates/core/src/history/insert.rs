@@ -52,12 +52,20 @@ impl HistoryStore {
             .await
             .map_err(HistoryError::query("begin"))?;
         let conn: &mut SqliteConnection = &mut tx;
-        let stored: Vec<&Stored> = entries
+        let candidates: Vec<&Stored> = entries
             .iter()
             .filter_map(|e| match e {
                 Entry::Stored(s) => Some(&**s),
                 Entry::Quarantined(_) => None,
             })
+            .collect();
+        // Redeliveries and repeats within the batch are found up front, so the inserts need
+        // not report back row by row.
+        let existing = existing_ids(conn, &candidates).await?;
+        let mut seen = HashSet::new();
+        let stored: Vec<&Stored> = candidates
+            .into_iter()
+            .filter(|s| !existing.contains(&s.msg.id) && seen.insert(s.msg.id.as_str()))
             .collect();
         let quarantined: Vec<&Quarantined> = entries
             .iter()
@@ -72,12 +80,11 @@ impl HistoryStore {
             .chunks(MESSAGE_CHUNK)
             .zip(rowids.chunks(MESSAGE_CHUNK))
         {
-            let inserted = insert_messages(conn, chunk, ids).await?;
-            report.stored += inserted.len();
+            insert_messages(conn, chunk, ids).await?;
+            report.stored += chunk.len();
             let tags: Vec<(i64, &'static str, &str)> = chunk
                 .iter()
                 .zip(ids)
-                .filter(|(_, id)| inserted.contains(id))
                 .flat_map(|(s, id)| s.tags.iter().map(move |(k, n)| (*id, *k, n.as_str())))
                 .collect();
             insert_tags(conn, &tags).await?;
@@ -99,6 +106,30 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
 }
 
+/// The ids among `stored` that the history already has.
+async fn existing_ids(
+    conn: &mut SqliteConnection,
+    stored: &[&Stored],
+) -> Result<HashSet<String>, HistoryError> {
+    let mut out = HashSet::new();
+    for chunk in stored.chunks(TAG_CHUNK) {
+        let mut b: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT json_group_array(id) FROM messages WHERE id IN (");
+        let mut list = b.separated(", ");
+        for s in chunk {
+            list.push_bind(s.msg.id.clone());
+        }
+        b.push(")");
+        let found: String = b
+            .build_query_scalar()
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(HistoryError::query("find known messages"))?;
+        out.extend(serde_json::from_str::<Vec<String>>(&found).unwrap_or_default());
+    }
+    Ok(out)
+}
+
 /// Row ids in send-time order: the next free id within each message's send second.
 async fn assign_rowids(
     conn: &mut SqliteConnection,
@@ -118,17 +149,19 @@ async fn assign_rowids(
         b.push_values(chunk, |mut row, base| {
             row.push_bind(*base);
         });
+        // One result row, not one per second: every row crosses threads separately.
         b.push(
-            ") SELECT base, (SELECT MAX(rowid) FROM messages \
+            ") SELECT json_group_array(json_array(base, (SELECT MAX(rowid) FROM messages \
              WHERE rowid >= base AND rowid < base + ",
         );
         b.push(SECOND.to_string());
-        b.push(") FROM b");
-        let rows: Vec<(i64, Option<i64>)> = b
-            .build_query_as()
-            .fetch_all(&mut *conn)
+        b.push("))) FROM b");
+        let found: String = b
+            .build_query_scalar()
+            .fetch_one(&mut *conn)
             .await
             .map_err(HistoryError::query("find row ids"))?;
+        let rows: Vec<(i64, Option<i64>)> = serde_json::from_str(&found).unwrap_or_default();
         for (base, max) in rows {
             next.insert(base, max.map_or(base, |m| m + 1));
         }
@@ -151,12 +184,12 @@ async fn assign_rowids(
     Ok(out)
 }
 
-/// Inserts one chunk; returns the row ids actually written (duplicates are skipped).
+/// Inserts one chunk of new messages and indexes them.
 async fn insert_messages(
     conn: &mut SqliteConnection,
     chunk: &[&Stored],
     rowids: &[i64],
-) -> Result<HashSet<i64>, HistoryError> {
+) -> Result<(), HistoryError> {
     let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(MESSAGE_COLUMNS);
     b.push_values(chunk.iter().zip(rowids), |mut row, (s, rowid)| {
         let m = &s.msg;
@@ -185,16 +218,11 @@ async fn insert_messages(
             .push_bind((!m.problems.is_empty()).then(|| json(&m.problems)))
             .push_bind(crate::sources::RENDERER_VERSION);
     });
-    b.push(" ON CONFLICT (id) DO NOTHING RETURNING rowid");
-    let ids: HashSet<i64> = b
-        .build_query_scalar()
-        .fetch_all(&mut *conn)
+    b.build()
+        .execute(&mut *conn)
         .await
-        .map_err(HistoryError::query("insert messages"))?
-        .into_iter()
-        .collect();
-    index_messages(conn, chunk, rowids, &ids).await?;
-    Ok(ids)
+        .map_err(HistoryError::query("insert messages"))?;
+    index_messages(conn, chunk, rowids).await
 }
 
 /// Adds the newly written rows to the full-text index (see the second migration for why this
@@ -203,13 +231,8 @@ async fn index_messages(
     conn: &mut SqliteConnection,
     chunk: &[&Stored],
     rowids: &[i64],
-    inserted: &HashSet<i64>,
 ) -> Result<(), HistoryError> {
-    let rows: Vec<(&&Stored, &i64)> = chunk
-        .iter()
-        .zip(rowids)
-        .filter(|(_, id)| inserted.contains(id))
-        .collect();
+    let rows: Vec<(&&Stored, &i64)> = chunk.iter().zip(rowids).collect();
     if rows.is_empty() {
         return Ok(());
     }
