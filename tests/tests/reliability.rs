@@ -249,3 +249,66 @@ fn missing_fedora_certificates_say_how_to_get_them() {
     assert!(err.contains("/etc/fedora-messaging/cacert.pem"), "{err}");
     assert!(err.contains("dnf install fedora-messaging"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broker_restart_redeclares_and_stores_everything_once() {
+    let mut broker = PrivateBroker::plain();
+    let dir = HeraldDir::new(&config_for(
+        &broker.amqp_url(),
+        "restart",
+        &[(TOPIC_EXCHANGE, "topic")],
+        "[herald]\nbatch_size = 50\n",
+    ));
+    let out = dir.run(&["run", "--until-idle", "0.5"]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let child = dir
+        .command(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start herald");
+    let run = uuid::Uuid::new_v4().to_string();
+    let publish = |range: std::ops::Range<usize>, url: String| {
+        let run = run.clone();
+        async move {
+            let conn = lapin::Connection::connect(&url, Default::default())
+                .await
+                .expect("publisher connects");
+            let ch = confirm_channel(&conn).await;
+            for i in range {
+                publish_raw(
+                    &ch,
+                    TOPIC_EXCHANGE,
+                    "org.example.prod.test.restart",
+                    &body(i, &run),
+                    props(i, i % 4 != 0),
+                )
+                .await;
+            }
+            let _ = conn.close(200, "done".into()).await;
+        }
+    };
+    publish(0..500, broker.amqp_url()).await;
+    // A restart while Herald is connected: persistent messages in the durable queue survive.
+    tokio::task::block_in_place(|| {
+        broker.stop();
+        broker.start();
+    });
+    publish(500..1000, broker.amqp_url()).await;
+    let start = Instant::now();
+    while count_rows(&dir).await < 1000 && start.elapsed() < Duration::from_secs(90) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let pid = child.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    let out = child.wait_with_output().expect("herald exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.matches("connected to").count() >= 2,
+        "reconnected after the restart: {stderr}"
+    );
+    assert_eq!(count_rows(&dir).await, 1000, "{stderr}");
+}
