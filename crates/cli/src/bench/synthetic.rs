@@ -26,7 +26,8 @@ pub fn envelope(i: usize) -> Envelope {
     let user = name(i.wrapping_mul(7919), USERS, "u");
     let pkg = name(i.wrapping_mul(104_729), PACKAGES, "");
     let now = OffsetDateTime::now_utc();
-    let sent = now.unix_timestamp() - (i as i64 % 86_400) * 30;
+    // Ten messages a second, in send order, ending about now.
+    let sent = now.unix_timestamp() - 200_000 + (i as i64 / 10) % 200_000;
     let sent_at = OffsetDateTime::from_unix_timestamp(sent)
         .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)

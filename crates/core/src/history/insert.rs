@@ -76,6 +76,12 @@ impl HistoryStore {
             .collect();
         let mut report = InsertReport::default();
         let rowids = assign_rowids(conn, &stored).await?;
+        // Ascending row ids: B-tree appends, and FTS5 keeps its pending terms in memory until
+        // commit instead of flushing a segment whenever a row id goes backwards.
+        let mut order: Vec<usize> = (0..stored.len()).collect();
+        order.sort_by_key(|&i| rowids[i]);
+        let stored: Vec<&Stored> = order.iter().map(|&i| stored[i]).collect();
+        let rowids: Vec<i64> = order.iter().map(|&i| rowids[i]).collect();
         for (chunk, ids) in stored
             .chunks(MESSAGE_CHUNK)
             .zip(rowids.chunks(MESSAGE_CHUNK))
