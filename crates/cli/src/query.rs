@@ -225,7 +225,13 @@ pub async fn stats(env: Env, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(out, "messages:    {}", s.messages)?;
     writeln!(out, "quarantined: {}", s.quarantined)?;
-    let t = |t: Option<time::OffsetDateTime>| t.map_or("-".to_owned(), |t| t.to_string());
+    let t = |t: Option<time::OffsetDateTime>| {
+        t.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "-".to_owned())
+    };
     writeln!(out, "oldest:      {}", t(s.oldest))?;
     writeln!(out, "newest:      {}", t(s.newest))?;
     writeln!(out, "\nby source:")?;

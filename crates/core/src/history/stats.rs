@@ -31,8 +31,9 @@ impl HistoryStore {
         let e = HistoryError::query;
         let one = |sql: &'static str| async move {
             sqlx::query_scalar::<_, Option<i64>>(sql)
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await
+                .map(Option::flatten)
                 .map_err(HistoryError::query("stats"))
         };
         let counts = |sql: &'static str, limit: i64| async move {
@@ -73,8 +74,9 @@ impl HistoryStore {
             )
             .await?
             .unwrap_or(0),
-            oldest: time(one("SELECT MIN(sent_at) FROM messages").await?),
-            newest: time(one("SELECT MAX(sent_at) FROM messages").await?),
+            // Row ids follow send time, so the ends of the rowid order are the oldest and newest.
+            oldest: time(one("SELECT sent_at FROM messages ORDER BY rowid LIMIT 1").await?),
+            newest: time(one("SELECT sent_at FROM messages ORDER BY rowid DESC LIMIT 1").await?),
         })
     }
 }
