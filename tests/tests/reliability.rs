@@ -38,6 +38,23 @@ async fn count_rows(dir: &HeraldDir) -> i64 {
     s.messages + s.quarantined
 }
 
+/// Waits (up to 90 s) until `expected` messages are stored, then stops Herald with SIGTERM
+/// and checks that it exits cleanly. Returns its stderr.
+async fn drain_then_stop(dir: &HeraldDir, child: std::process::Child, expected: usize) -> String {
+    let start = Instant::now();
+    while count_rows(dir).await < expected as i64 && start.elapsed() < Duration::from_secs(90) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let pid = child.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    let out = child.wait_with_output().expect("herald exits");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "clean exit after SIGTERM: {stderr}");
+    stderr
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn connections_closed_by_the_broker_lose_nothing_and_duplicate_nothing() {
     wait_for_system_broker().await;
@@ -97,22 +114,7 @@ async fn connections_closed_by_the_broker_lose_nothing_and_duplicate_nothing() {
     }
     assert!(closed >= 2, "Herald's connection was closed {closed} times");
 
-    // Wait for the reconnects to drain the queue, then stop Herald with SIGTERM.
-    let start = Instant::now();
-    loop {
-        let rows = count_rows(&dir).await;
-        if rows >= total as i64 || start.elapsed() > Duration::from_secs(90) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    let pid = child.id().to_string();
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status();
-    let out = child.wait_with_output().expect("herald exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "clean exit after SIGTERM: {stderr}");
+    let stderr = drain_then_stop(&dir, child, total).await;
     assert!(
         stderr.contains("retrying in"),
         "Herald noticed the drops: {stderr}"
@@ -295,17 +297,7 @@ async fn broker_restart_redeclares_and_stores_everything_once() {
         broker.start();
     });
     publish(500..1000, broker.amqp_url()).await;
-    let start = Instant::now();
-    while count_rows(&dir).await < 1000 && start.elapsed() < Duration::from_secs(90) {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    let pid = child.id().to_string();
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status();
-    let out = child.wait_with_output().expect("herald exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = drain_then_stop(&dir, child, 1000).await;
     assert!(
         stderr.matches("connected to").count() >= 2,
         "reconnected after the restart: {stderr}"

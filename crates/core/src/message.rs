@@ -350,7 +350,8 @@ fn header_str(v: &AMQPValue) -> Option<&str> {
     }
 }
 
-fn header_int(v: &AMQPValue) -> Option<i64> {
+/// An integer header value of any AMQP integer width.
+pub(crate) fn header_int(v: &AMQPValue) -> Option<i64> {
     Some(match *v {
         AMQPValue::ShortShortInt(n) => n.into(),
         AMQPValue::ShortShortUInt(n) => n.into(),

@@ -73,16 +73,7 @@ pub(crate) fn header_str<'a>(msg: &'a Message, key: &str) -> Option<Cow<'a, str>
 
 /// An integer header of any AMQP integer width.
 pub(crate) fn header_int(msg: &Message, key: &str) -> Option<i64> {
-    Some(match *header(msg, key)? {
-        AMQPValue::ShortShortInt(n) => n.into(),
-        AMQPValue::ShortShortUInt(n) => n.into(),
-        AMQPValue::ShortInt(n) => n.into(),
-        AMQPValue::ShortUInt(n) => n.into(),
-        AMQPValue::LongInt(n) => n.into(),
-        AMQPValue::LongUInt(n) => n.into(),
-        AMQPValue::LongLongInt(n) => n,
-        _ => return None,
-    })
+    crate::message::header_int(header(msg, key)?)
 }
 
 /// A scalar header shown as text.
