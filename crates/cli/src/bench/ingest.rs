@@ -33,6 +33,9 @@ pub struct IngestArgs {
     /// Prefetch window for both consumers.
     #[arg(long, default_value_t = 2000)]
     prefetch: u16,
+    /// Messages per history transaction (default: the config's `batch_size`).
+    #[arg(long)]
+    batch: Option<usize>,
     /// Publish everything first, then start consuming (a backlog drain), instead of
     /// consuming while publishing.
     #[arg(long)]
@@ -138,6 +141,9 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
         arguments: Default::default(),
     }];
     cfg.qos.prefetch_count = args.prefetch;
+    if let Some(b) = args.batch {
+        cfg.herald.batch_size = b.max(1);
+    }
     let store = HistoryStore::open(&dir.path().join("bench.db"), &cfg.render_context()).await?;
     if args.backlog {
         publish(&pub_ch, &ex, n).await?;
