@@ -30,19 +30,36 @@ pub fn herald_bin() -> PathBuf {
     bin
 }
 
+/// The shared fixture corpus: `HERALD_FIXTURES`, else the nearest `shared/fixtures/messages`
+/// beside this checkout or one of its parent folders (a CI clone may sit deeper than the
+/// working copy).
+pub fn shared_fixtures() -> PathBuf {
+    if let Some(dir) = std::env::var_os("HERALD_FIXTURES") {
+        return PathBuf::from(dir);
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|a| a.join("shared/fixtures/messages"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| manifest.join("../../shared/fixtures/messages"))
+}
+
+/// The project's own fixtures, beside the shared ones.
+pub fn own_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/messages")
+}
+
 /// The fixture corpora: the shared one and the project's own.
 pub fn fixture_dirs() -> Vec<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shared = std::env::var_os("HERALD_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("../../shared/fixtures/messages"));
+    let shared = shared_fixtures();
     assert!(
         shared.is_dir(),
         "fixture corpus {} not found (set HERALD_FIXTURES)",
         shared.display()
     );
     let mut dirs = vec![shared];
-    let own = manifest.join("fixtures/messages");
+    let own = own_fixtures();
     if own.is_dir() {
         dirs.push(own);
     }

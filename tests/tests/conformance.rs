@@ -14,20 +14,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The shared corpus; a missing corpus is a failure, never a silent skip.
 fn shared_dir() -> PathBuf {
-    match std::env::var_os("HERALD_FIXTURES") {
-        Some(dir) => PathBuf::from(dir),
-        None => manifest_dir().join("../../shared/fixtures/messages"),
-    }
+    herald_e2e::herald::shared_fixtures()
 }
 
 fn own_dir() -> PathBuf {
-    manifest_dir().join("fixtures/messages")
+    herald_e2e::herald::own_fixtures()
 }
 
 #[test]
