@@ -51,37 +51,16 @@ pub struct Stored {
     pub msg: Message,
     pub rendered: Rendered,
     pub body_text: String,
-    /// (kind, name) pairs for the tag index.
-    pub tags: Vec<(&'static str, String)>,
 }
 
 impl Stored {
     pub fn new(msg: Message, ctx: &RenderContext) -> Stored {
         let rendered = render(&msg, ctx);
         let body_text = msg.json.as_ref().map(body_text).unwrap_or_default();
-        let mut tags: Vec<(&'static str, String)> = Vec::new();
-        let m = &msg.mentions;
-        let lists: [(&'static str, &[String]); 6] = [
-            ("user", &rendered.users),
-            ("package", &rendered.packages),
-            ("group", &m.groups),
-            ("container", &m.containers),
-            ("module", &m.modules),
-            ("flatpak", &m.flatpaks),
-        ];
-        for (kind, names) in lists {
-            tags.extend(names.iter().map(|n| (kind, n.clone())));
-        }
-        // Header mentions count too, even where a renderer attributes differently.
-        tags.extend(m.users.iter().map(|n| ("user", n.clone())));
-        tags.extend(m.packages.iter().map(|n| ("package", n.clone())));
-        tags.sort();
-        tags.dedup();
         Stored {
             msg,
             rendered,
             body_text,
-            tags,
         }
     }
 }

@@ -31,7 +31,8 @@ impl InsertReport {
 
 /// Rows per multi-row statement: 23 columns each stays far below SQLite's 32766 variables.
 const MESSAGE_CHUNK: usize = 400;
-const TAG_CHUNK: usize = 3000;
+/// Values per lookup statement (ids of a batch, seconds of a batch).
+const LOOKUP_CHUNK: usize = 3000;
 const QUARANTINE_CHUNK: usize = 2000;
 const SECOND: i64 = 1 << super::ROWID_SHIFT;
 
@@ -88,12 +89,6 @@ impl HistoryStore {
         {
             insert_messages(conn, chunk, ids).await?;
             report.stored += chunk.len();
-            let tags: Vec<(i64, &'static str, &str)> = chunk
-                .iter()
-                .zip(ids)
-                .flat_map(|(s, id)| s.tags.iter().map(move |(k, n)| (*id, *k, n.as_str())))
-                .collect();
-            insert_tags(conn, &tags).await?;
         }
         for chunk in quarantined.chunks(QUARANTINE_CHUNK) {
             report.quarantined += insert_quarantined(conn, chunk).await?;
@@ -118,7 +113,7 @@ async fn existing_ids(
     stored: &[&Stored],
 ) -> Result<HashSet<String>, HistoryError> {
     let mut out = HashSet::new();
-    for chunk in stored.chunks(TAG_CHUNK) {
+    for chunk in stored.chunks(LOOKUP_CHUNK) {
         let mut b: QueryBuilder<Sqlite> =
             QueryBuilder::new("SELECT json_group_array(id) FROM messages WHERE id IN (");
         let mut list = b.separated(", ");
@@ -150,7 +145,7 @@ async fn assign_rowids(
     distinct.dedup();
     // One round trip for all the seconds a batch touches (a backlog spans many).
     let mut next: HashMap<i64, i64> = HashMap::with_capacity(distinct.len());
-    for chunk in distinct.chunks(TAG_CHUNK) {
+    for chunk in distinct.chunks(LOOKUP_CHUNK) {
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("WITH b(base) AS (");
         b.push_values(chunk, |mut row, base| {
             row.push_bind(*base);
@@ -260,26 +255,6 @@ async fn index_messages(
     Ok(())
 }
 
-async fn insert_tags(
-    conn: &mut SqliteConnection,
-    tags: &[(i64, &'static str, &str)],
-) -> Result<(), HistoryError> {
-    for chunk in tags.chunks(TAG_CHUNK) {
-        let mut b: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT OR IGNORE INTO message_tags (message, kind, name) ");
-        b.push_values(chunk, |mut row, (id, kind, name)| {
-            row.push_bind(*id)
-                .push_bind(*kind)
-                .push_bind((*name).to_owned());
-        });
-        b.build()
-            .execute(&mut *conn)
-            .await
-            .map_err(HistoryError::query("insert tags"))?;
-    }
-    Ok(())
-}
-
 async fn insert_quarantined(
     conn: &mut SqliteConnection,
     chunk: &[&Quarantined],
@@ -317,11 +292,6 @@ pub(super) async fn update_rendering(
 ) -> Result<(), HistoryError> {
     let conn: &mut SqliteConnection = tx;
     let r = &s.rendered;
-    let tags: Vec<(i64, &'static str, &str)> = s
-        .tags
-        .iter()
-        .map(|(k, n)| (rowid, *k, n.as_str()))
-        .collect();
     sqlx::query(
         "UPDATE messages SET severity = ?, source = ?, kind = ?, summary = ?, details = ?, \
          url = ?, agent = ?, icon = ?, users = ?, packages = ?, body_text = ?, \
@@ -343,10 +313,5 @@ pub(super) async fn update_rendering(
     .execute(&mut *conn)
     .await
     .map_err(HistoryError::query("update rendering"))?;
-    sqlx::query("DELETE FROM message_tags WHERE message = ?")
-        .bind(rowid)
-        .execute(&mut *conn)
-        .await
-        .map_err(HistoryError::query("update tags"))?;
-    insert_tags(conn, &tags).await
+    Ok(())
 }

@@ -52,38 +52,38 @@ const COLUMNS: &str = "m.rowid, m.id, m.topic, m.exchange, m.sent_at, m.severity
 impl HistoryStore {
     /// Runs a search, newest first.
     pub async fn search(&self, q: &SearchQuery) -> Result<Vec<Hit>, HistoryError> {
-        let fts = match q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(t) => Some(fts_query(t)?),
-            None => None,
-        };
+        let mut fts_parts = Vec::new();
+        if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            fts_parts.push(format!("({})", fts_query(t)?));
+        }
+        // People and packages are found through their FTS5 columns, then checked exactly:
+        // the tokenizer splits `python-twisted` into words that `python-twisted-web` has too.
+        let exact: Vec<(&str, &str)> = [("users", &q.user), ("packages", &q.package)]
+            .into_iter()
+            .filter_map(|(col, v)| v.as_deref().map(|v| (col, v)))
+            .collect();
+        for (col, name) in &exact {
+            if name.chars().any(char::is_alphanumeric) {
+                fts_parts.push(format!("{col} : \"{}\"", name.replace('"', "\"\"")));
+            }
+        }
+        let fts = (!fts_parts.is_empty()).then(|| fts_parts.join(" AND "));
         let topic_re = q.topic.as_deref().map(topic_regex);
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
         b.push(COLUMNS);
-        // Drive the query from the most selective index; it yields rows newest first.
+        // FTS5 yields rows newest first (row ids follow send time), as does the table itself.
         let key = if let Some(fts) = &fts {
             b.push(" FROM messages_fts f JOIN messages m ON m.rowid = f.rowid WHERE messages_fts MATCH ");
             b.push_bind(fts.clone());
             "f.rowid"
-        } else if let Some((kind, name)) = tag_filter(q).first() {
-            b.push(" FROM message_tags t JOIN messages m ON m.rowid = t.message WHERE t.kind = ");
-            b.push_bind(*kind);
-            b.push(" AND t.name = ");
-            b.push_bind(name.to_string());
-            "t.message"
         } else {
             b.push(" FROM messages m WHERE 1 = 1");
             "m.rowid"
         };
-        let skip_first_tag = fts.is_none();
-        for (i, (kind, name)) in tag_filter(q).into_iter().enumerate() {
-            if i == 0 && skip_first_tag {
-                continue;
-            }
-            b.push(
-                " AND EXISTS (SELECT 1 FROM message_tags x WHERE x.message = m.rowid AND x.kind = ",
-            );
-            b.push_bind(kind);
-            b.push(" AND x.name = ");
+        for (col, name) in exact {
+            b.push(format!(
+                " AND EXISTS (SELECT 1 FROM json_each(m.{col}) WHERE json_each.value = "
+            ));
             b.push_bind(name.to_owned());
             b.push(")");
         }
@@ -128,17 +128,6 @@ impl HistoryStore {
             })?;
         rows.iter().map(hit_from_row).collect()
     }
-}
-
-fn tag_filter(q: &SearchQuery) -> Vec<(&'static str, &str)> {
-    let mut v = Vec::new();
-    if let Some(u) = &q.user {
-        v.push(("user", u.as_str()));
-    }
-    if let Some(p) = &q.package {
-        v.push(("package", p.as_str()));
-    }
-    v
 }
 
 fn hit_from_row(row: &SqliteRow) -> Result<Hit, HistoryError> {
