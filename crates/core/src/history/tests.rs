@@ -335,3 +335,28 @@ async fn stale_renderings_are_redone_on_open() {
         .expect("version");
     assert_eq!(v, crate::sources::RENDERER_VERSION);
 }
+
+#[tokio::test]
+async fn every_migration_file_is_embedded_and_applied() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let files = std::fs::read_dir(&dir)
+        .expect("migrations dir")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count();
+    assert_eq!(MIGRATOR.iter().count(), files);
+    let (_d, s) = store().await;
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(s.pool())
+        .await
+        .expect("migrations table");
+    assert_eq!(applied as usize, files);
+    let tags: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'message_tags'")
+            .fetch_one(s.pool())
+            .await
+            .expect("schema");
+    assert_eq!(tags, 0, "the tag table is gone");
+}
