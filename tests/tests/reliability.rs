@@ -14,20 +14,24 @@ use std::time::{Duration, Instant};
 
 const TOPIC_EXCHANGE: &str = "amq.topic";
 
-fn props(i: usize, with_id: bool) -> BasicProperties {
+fn props(with_id: bool) -> BasicProperties {
     let mut p = BasicProperties::default()
         .with_content_type("application/json".into())
         .with_delivery_mode(2);
     if with_id {
         p = p.with_message_id(uuid::Uuid::new_v4().to_string().into());
     }
-    let _ = i;
     p
 }
 
 fn body(i: usize, run: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({"n": i, "run": run, "name": format!("pkg{i}")}))
         .expect("json")
+}
+
+/// Publishes test message `i` of `run` as persistent JSON, with or without a message id.
+async fn publish_numbered(ch: &lapin::Channel, topic: &str, i: usize, run: &str, with_id: bool) {
+    publish_raw(ch, TOPIC_EXCHANGE, topic, &body(i, run), props(with_id)).await;
 }
 
 async fn count_rows(dir: &HeraldDir) -> i64 {
@@ -100,14 +104,7 @@ async fn connections_closed_by_the_broker_lose_nothing_and_duplicate_nothing() {
     let mut closed = 0;
     for i in 0..total {
         // Some producers send no message_id: those are kept exactly once by content hash.
-        publish_raw(
-            &ch,
-            TOPIC_EXCHANGE,
-            "org.example.prod.test.reconnect",
-            &body(i, &run),
-            props(i, i % 3 != 0),
-        )
-        .await;
+        publish_numbered(&ch, "org.example.prod.test.reconnect", i, &run, i % 3 != 0).await;
         if i % 1000 == 500 {
             closed += vhost.close_connections_marked(&marker);
         }
@@ -140,14 +137,7 @@ async fn killed_between_commit_and_ack_no_duplicate_rows() {
     let total = 200;
     let run = uuid::Uuid::new_v4().to_string();
     for i in 0..total {
-        publish_raw(
-            &ch,
-            TOPIC_EXCHANGE,
-            "org.example.prod.test.redelivery",
-            &body(i, &run),
-            props(i, i % 2 == 0),
-        )
-        .await;
+        publish_numbered(&ch, "org.example.prod.test.redelivery", i, &run, i % 2 == 0).await;
     }
     // The fault point aborts the process right after the first commit, before the ack.
     let out = dir
@@ -218,7 +208,7 @@ async fn tls_with_client_certificate_and_wrong_ca() {
         "amq.topic",
         "org.example.prod.tls",
         br#"{"tls": true}"#,
-        props(0, true),
+        props(true),
     )
     .await;
     let out = herald.run(&["run", "--until-idle", "1"]);
@@ -278,14 +268,7 @@ async fn broker_restart_redeclares_and_stores_everything_once() {
                 .expect("publisher connects");
             let ch = confirm_channel(&conn).await;
             for i in range {
-                publish_raw(
-                    &ch,
-                    TOPIC_EXCHANGE,
-                    "org.example.prod.test.restart",
-                    &body(i, &run),
-                    props(i, i % 4 != 0),
-                )
-                .await;
+                publish_numbered(&ch, "org.example.prod.test.restart", i, &run, i % 4 != 0).await;
             }
             let _ = conn.close(200, "done".into()).await;
         }
