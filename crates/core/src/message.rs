@@ -8,7 +8,7 @@
 
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -138,13 +138,14 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    pub fn from_delivery(d: &lapin::message::Delivery, received_at: OffsetDateTime) -> Self {
+    /// Takes a delivery apart; the body moves, it is not copied.
+    pub fn from_delivery(d: lapin::message::Delivery, received_at: OffsetDateTime) -> Self {
         Self {
             exchange: d.exchange.as_str().to_owned(),
             routing_key: d.routing_key.as_str().to_owned(),
             properties: Properties::from_amqp(&d.properties),
             headers: d.properties.headers().clone(),
-            body: d.data.clone(),
+            body: d.data,
             received_at,
         }
     }
@@ -428,11 +429,6 @@ pub fn content_hash(topic: &str, headers: &FieldTable, body: &[u8]) -> String {
         out.push_str(&format!("{b:02x}"));
     }
     out
-}
-
-/// A JSON object view of a body, for renderers: `None` unless the body decoded to an object.
-pub fn body_object(msg: &Message) -> Option<&Map<String, Value>> {
-    msg.json.as_ref().and_then(Value::as_object)
 }
 
 #[cfg(test)]

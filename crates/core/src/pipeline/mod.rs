@@ -292,8 +292,9 @@ impl Runner {
                 _ = self.cancel.cancelled() => break Ok(End::Shutdown),
                 next = stream.next() => match next {
                     Some(Ok(delivery)) => {
-                        let env = Envelope::from_delivery(&delivery, OffsetDateTime::now_utc());
-                        batch.push(Entry::new(Message::decode(env), &self.ctx), delivery.delivery_tag);
+                        let tag = delivery.delivery_tag;
+                        let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
+                        batch.push(Entry::new(Message::decode(env), &self.ctx), tag);
                         if batch.entries.len() >= batch_size && writer_tx.send(batch.take()).await.is_err() {
                             break Err(BusError::WriterStopped);
                         }
@@ -322,11 +323,9 @@ impl Runner {
             while let Ok(Some(Ok(delivery))) =
                 tokio::time::timeout(Duration::from_millis(200), stream.next()).await
             {
-                let env = Envelope::from_delivery(&delivery, OffsetDateTime::now_utc());
-                batch.push(
-                    Entry::new(Message::decode(env), &self.ctx),
-                    delivery.delivery_tag,
-                );
+                let tag = delivery.delivery_tag;
+                let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
+                batch.push(Entry::new(Message::decode(env), &self.ctx), tag);
                 if batch.entries.len() >= batch_size {
                     let _ = writer_tx.send(batch.take()).await;
                 }
