@@ -185,6 +185,13 @@ impl HeraldDir {
         c
     }
 
+    /// A short `herald run` that declares the queue and bindings, so that nothing published
+    /// afterwards is unroutable; asserts it succeeded.
+    pub fn declare(&self) {
+        let out = self.run(&["run", "--until-idle", "0.5"]);
+        assert!(out.status.success(), "declaring run: {}", output_text(&out));
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run herald")
     }

@@ -113,8 +113,8 @@ async fn broker_harness_system_broker_round_trip() {
     close(channel, conn).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn broker_harness_tls_certificate_login_publishes_and_gets() {
+/// A private node with a TLS listener and a user for the test client certificate.
+fn tls_broker() -> (tempfile::TempDir, Certs, PrivateBroker) {
     let certs_dir = tempfile::tempdir().expect("temp dir");
     let certs = Certs::generate(certs_dir.path());
     let broker = block_in_place(|| {
@@ -122,6 +122,12 @@ async fn broker_harness_tls_certificate_login_publishes_and_gets() {
         broker.add_user_for_cert(CLIENT_CN);
         broker
     });
+    (certs_dir, certs, broker)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broker_harness_tls_certificate_login_publishes_and_gets() {
+    let (_certs_dir, certs, broker) = tls_broker();
     report_boot("tls", &broker);
 
     let conn = connect(&broker.amqps_url(), certs.client_tls_config())
@@ -157,13 +163,7 @@ async fn broker_harness_tls_certificate_login_publishes_and_gets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn broker_harness_tls_rejects_server_signed_by_untrusted_ca() {
-    let certs_dir = tempfile::tempdir().expect("temp dir");
-    let certs = Certs::generate(certs_dir.path());
-    let broker = block_in_place(|| {
-        let broker = PrivateBroker::with_tls(&certs);
-        broker.add_user_for_cert(CLIENT_CN);
-        broker
-    });
+    let (_certs_dir, certs, broker) = tls_broker();
     report_boot("tls (wrong CA)", &broker);
 
     let error = connect(&broker.amqps_url(), certs.wrong_ca_tls_config())
