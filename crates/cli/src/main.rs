@@ -12,6 +12,7 @@ use std::process::ExitCode;
 mod bench;
 mod import;
 mod query;
+mod rules;
 mod run;
 mod timearg;
 
@@ -58,6 +59,10 @@ enum Command {
     Show(query::ShowArgs),
     /// Import recorded messages: `fedora-messaging record` files or fixture files/folders.
     Import(import::ImportArgs),
+    /// List, add, remove, edit and test the rules that decide what notifies, what is kept and
+    /// what is dropped.
+    #[command(subcommand)]
+    Rules(Box<rules::RulesCommand>),
     /// Counts by source and topic, quarantine, database size, oldest and newest message.
     Stats(query::StatsArgs),
     /// Measure ingest throughput and search latency (run by hand, not in CI).
@@ -69,6 +74,8 @@ enum Command {
 #[derive(Debug)]
 pub struct Env {
     pub config: Config,
+    /// The config file (which may not exist yet).
+    pub config_path: Option<PathBuf>,
     pub db: PathBuf,
     pub verbose: u8,
 }
@@ -86,6 +93,7 @@ impl Env {
             .unwrap_or(defaults.database);
         Ok(Env {
             config,
+            config_path: Some(config_path),
             db,
             verbose: cli.verbose,
         })
@@ -150,6 +158,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => query::search(Env::load(&cli, false)?, args).await,
         Command::Show(args) => query::show(Env::load(&cli, false)?, args).await,
         Command::Stats(args) => query::stats(Env::load(&cli, false)?, args).await,
+        Command::Rules(cmd) => rules::rules(Env::load(&cli, false)?, cmd).await,
         Command::Import(args) => import::import(Env::load(&cli, false)?, args).await,
         Command::Bench(cmd) => bench::bench(Env::load(&cli, false)?, cmd).await,
     }

@@ -137,6 +137,10 @@ pub async fn show(env: Env, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         if let Some(a) = &r.agent {
             writeln!(out, "agent:    {}", clean(a))?;
         }
+        match &d.rule {
+            Some(rule) => writeln!(out, "kept by:  rule {} ({})", clean(rule), d.action)?,
+            None => writeln!(out, "kept by:  no rule ({})", d.action)?,
+        }
         for p in &d.problems {
             writeln!(out, "problem:  {}", clean(p))?;
         }

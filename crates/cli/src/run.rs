@@ -1,7 +1,10 @@
-//! `herald run`: the pipeline in the foreground, stopped cleanly by SIGINT or SIGTERM.
+//! `herald run`: the pipeline in the foreground, stopped cleanly by SIGINT or SIGTERM. The
+//! config is re-read on SIGHUP and when the file changes; new rules apply without a restart.
 
 use crate::Env;
-use herald_core::pipeline::{Pipeline, PipelineEvent, PipelineOptions};
+use herald_core::config::Config;
+use herald_core::pipeline::{Pipeline, PipelineEvent, PipelineOptions, Reloader};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
@@ -29,6 +32,7 @@ pub async fn run(env: Env, args: &RunArgs) -> anyhow::Result<ExitCode> {
         env.config.redacted_url(),
         env.db.display()
     );
+    let config_path = env.config_path.clone();
     let handle = Pipeline::start(
         env.config,
         store,
@@ -63,26 +67,93 @@ pub async fn run(env: Env, args: &RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("herald: stopping — finishing the batch in flight");
         cancel.cancel();
     });
+    let watcher = tokio::spawn(watch_config(config_path, handle.reloader()));
     let result = handle.wait().await;
+    watcher.abort();
     let _ = printer.await;
     let report = result?;
     eprintln!(
-        "herald: stored {}, quarantined {}, already known {}",
-        report.totals.stored, report.totals.quarantined, report.totals.duplicates
+        "herald: stored {}, quarantined {}, already known {}, dropped by rules {}",
+        report.totals.stored,
+        report.totals.quarantined,
+        report.totals.duplicates,
+        report.dropped
     );
     Ok(ExitCode::SUCCESS)
 }
 
+/// Re-reads the config on SIGHUP, and when its modification time changes (checked every
+/// second: cheap, and it works on every filesystem, including network homes).
+async fn watch_config(path: Option<PathBuf>, handle: Reloader) {
+    let Some(path) = path else { return };
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let mut seen = modified(&path);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {}
+            _ = tick.tick() => {
+                let now = modified(&path);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+            }
+        }
+        match Config::load(&path, false) {
+            Ok(cfg) => {
+                eprintln!("herald: config {} re-read; applying", path.display());
+                handle.reload(cfg);
+            }
+            Err(e) => eprintln!(
+                "herald: config {} not applied: {}",
+                path.display(),
+                herald_core::pipeline::error_chain(&e)
+            ),
+        }
+    }
+}
+
 fn print_event(e: &PipelineEvent, verbose: u8) {
     match e {
-        PipelineEvent::Connected { url, queues } => {
-            eprintln!("herald: connected to {url} (queues: {})", queues.join(", "))
-        }
-        PipelineEvent::Disconnected { error, retry_in } => {
+        PipelineEvent::Connected {
+            connection,
+            url,
+            queues,
+        } => {
             eprintln!(
-                "herald: {error}; retrying in {:.1}s",
+                "herald: [{connection}] connected to {url} (queues: {})",
+                queues.join(", ")
+            )
+        }
+        PipelineEvent::Bound {
+            connection,
+            rules,
+            bindings,
+            server_side_headers,
+        } => eprintln!(
+            "herald: [{connection}] {rules} rules, {bindings} bindings{}",
+            if *server_side_headers {
+                ""
+            } else {
+                " (header filters client-side)"
+            }
+        ),
+        PipelineEvent::Disconnected {
+            connection,
+            error,
+            retry_in,
+        } => {
+            eprintln!(
+                "herald: [{connection}] {error}; retrying in {:.1}s",
                 retry_in.as_secs_f64()
             )
+        }
+        PipelineEvent::ReloadFailed { connection, error } => {
+            eprintln!("herald: [{connection}] new rules not applied: {error}")
         }
         PipelineEvent::StoreFailed { error } => {
             eprintln!("herald: cannot write to the history: {error}; nothing was acknowledged")
@@ -92,8 +163,17 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
             source,
             severity,
             summary,
+            action,
+            rule,
             ..
-        } if verbose > 0 => eprintln!("{severity} {source:<15} {topic}  {summary}"),
+        } if verbose > 0 => eprintln!(
+            "{severity} {source:<15} {topic}  {summary}  [{action}{}]",
+            rule.as_deref().map(|r| format!(" by {r}")).unwrap_or_default()
+        ),
+        PipelineEvent::Dropped { id, topic, rule } if verbose > 1 => eprintln!(
+            "dropped {id} {topic}{}",
+            rule.as_deref().map(|r| format!(" by {r}")).unwrap_or_default()
+        ),
         PipelineEvent::Quarantined { id, topic, reason } if verbose > 0 => {
             eprintln!("quarantined {id} {topic}: {reason}")
         }

@@ -5,10 +5,13 @@
 //! With no broker settings at all Herald uses the Fedora public broker profile, the same one
 //! the fedora-messaging package ships as `/etc/fedora-messaging/fedora.toml`.
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, FilterError};
+use crate::filter::{effective_rules, Action, Profile, RuleOrigin, RuleSet, RuleSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+pub mod edit;
 
 /// The Fedora public broker. The password is empty: the client certificate identifies users.
 pub const FEDORA_PUBLIC_URL: &str = "amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub";
@@ -21,6 +24,22 @@ pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");
 /// Everything that decides what Herald connects to and where it keeps data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// The brokers, the file's top level first (named [`PRIMARY`]), then each
+    /// `[herald.connections.<name>]` table.
+    pub connections: Vec<Connection>,
+    pub herald: HeraldSettings,
+    /// The file this came from, if any.
+    pub source: Option<PathBuf>,
+}
+
+/// The name of the connection the top level of the file describes.
+pub const PRIMARY: &str = "default";
+
+/// One broker: where it is, how to log in, what to declare and bind. The fedora-messaging
+/// keys, read unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub name: String,
     pub amqp_url: String,
     pub tls: Tls,
     pub client_properties: BTreeMap<String, String>,
@@ -29,9 +48,6 @@ pub struct Config {
     pub bindings: Vec<BindingSpec>,
     pub qos: Qos,
     pub passive_declares: bool,
-    pub herald: HeraldSettings,
-    /// The file this came from, if any.
-    pub source: Option<PathBuf>,
     /// True when the broker settings are the built-in Fedora public profile.
     pub fedora_public_profile: bool,
 }
@@ -104,7 +120,7 @@ impl Default for Qos {
 }
 
 /// Herald's own settings, in the `[herald]` table of the same file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeraldSettings {
     /// History database; default `$XDG_DATA_HOME/herald/history.db`.
@@ -125,6 +141,19 @@ pub struct HeraldSettings {
     /// Messages written per transaction at most.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
+    /// Who the user is and what they watch; implies the default rules.
+    #[serde(default, skip_serializing_if = "Profile::is_empty")]
+    pub profile: Profile,
+    /// The user's rules; a rule with a default rule's id replaces it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleSpec>,
+    /// What happens to a message no rule matches. Default: `drop` when there are rules (the
+    /// point of rules is to narrow), `history` when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmatched: Option<Action>,
+    /// More brokers, each with the same keys as the top level of a fedora-messaging file.
+    #[serde(default, skip_serializing)]
+    connections: BTreeMap<String, RawConnection>,
 }
 
 impl Default for HeraldSettings {
@@ -136,6 +165,10 @@ impl Default for HeraldSettings {
             koji_web_base: None,
             pulp_base: None,
             batch_size: default_batch_size(),
+            profile: Profile::default(),
+            rules: Vec::new(),
+            unmatched: None,
+            connections: BTreeMap::new(),
         }
     }
 }
@@ -165,6 +198,15 @@ fn default_batch_size() -> usize {
 /// log_config, consumer_config, …) accepted and ignored.
 #[derive(Debug, Default, Deserialize)]
 struct RawFile {
+    #[serde(flatten)]
+    connection: RawConnection,
+    #[serde(default)]
+    herald: HeraldSettings,
+}
+
+/// One broker's keys as written.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+struct RawConnection {
     amqp_url: Option<String>,
     tls: Option<Tls>,
     #[serde(default)]
@@ -175,8 +217,6 @@ struct RawFile {
     qos: Option<Qos>,
     #[serde(default)]
     passive_declares: bool,
-    #[serde(default)]
-    herald: HeraldSettings,
 }
 
 /// Where Herald keeps its files, after overrides.
@@ -217,30 +257,10 @@ pub fn default_paths() -> Result<Paths, ConfigError> {
 impl Config {
     /// The built-in profile used when no broker is configured.
     pub fn fedora_public() -> Config {
-        let queue = uuid::Uuid::new_v4().to_string();
-        let dir = fedora_cert_dir();
-        let cert = |f: &str| Some(dir.join(f));
         Config {
-            amqp_url: FEDORA_PUBLIC_URL.to_owned(),
-            tls: Tls {
-                ca_cert: cert("cacert.pem"),
-                certfile: cert("fedora-cert.pem"),
-                keyfile: cert("fedora-key.pem"),
-            },
-            client_properties: BTreeMap::new(),
-            exchanges: BTreeMap::new(),
-            queues: BTreeMap::from([(queue.clone(), private_queue())]),
-            bindings: vec![BindingSpec {
-                queue,
-                exchange: "amq.topic".to_owned(),
-                routing_keys: vec!["#".to_owned()],
-                arguments: toml::Table::new(),
-            }],
-            qos: Qos::default(),
-            passive_declares: false,
+            connections: vec![Connection::fedora_public(PRIMARY)],
             herald: HeraldSettings::default(),
             source: None,
-            fedora_public_profile: true,
         }
     }
 
@@ -250,43 +270,21 @@ impl Config {
             path: path.to_owned(),
             source: Box::new(e),
         })?;
-        let mut cfg = match raw.amqp_url {
-            None => Config::fedora_public(),
-            Some(url) => Config {
-                amqp_url: url,
-                tls: Tls::default(),
-                ..Config::fedora_public()
-            },
+        let mut connections = vec![Connection::from_raw(PRIMARY, raw.connection)];
+        for (name, c) in &raw.herald.connections {
+            if c.amqp_url.is_none() {
+                return Err(ConfigError::Invalid {
+                    key: format!("herald.connections.{name}.amqp_url"),
+                    reason: "each extra connection needs its broker URL".to_owned(),
+                });
+            }
+            connections.push(Connection::from_raw(name, c.clone()));
+        }
+        let cfg = Config {
+            connections,
+            herald: raw.herald,
+            source: Some(path.to_owned()),
         };
-        cfg.fedora_public_profile = cfg.amqp_url == FEDORA_PUBLIC_URL;
-        if let Some(tls) = raw.tls {
-            cfg.tls = tls;
-        }
-        cfg.client_properties = raw
-            .client_properties
-            .into_iter()
-            .map(|(k, v)| match v {
-                toml::Value::String(s) => (k, s),
-                other => (k, other.to_string()),
-            })
-            .collect();
-        if let Some(x) = raw.exchanges {
-            cfg.exchanges = x;
-        }
-        if let Some(q) = raw.queues {
-            cfg.queues = q;
-            // A file that names its queues but no bindings binds nothing, as in fedora-messaging.
-            cfg.bindings = Vec::new();
-        }
-        if let Some(b) = raw.bindings {
-            cfg.bindings = b;
-        }
-        if let Some(q) = raw.qos {
-            cfg.qos = q;
-        }
-        cfg.passive_declares = raw.passive_declares;
-        cfg.herald = raw.herald;
-        cfg.source = Some(path.to_owned());
         cfg.validate()?;
         Ok(cfg)
     }
@@ -312,6 +310,170 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, reason: String| ConfigError::Invalid {
             key: key.to_owned(),
+            reason,
+        };
+        for c in &self.connections {
+            c.validate()?;
+        }
+        if self.herald.batch_size == 0 {
+            return Err(invalid(
+                "herald.batch_size",
+                "must be at least 1".to_owned(),
+            ));
+        }
+        for c in &self.connections {
+            self.rule_set(&c.name).map_err(|e| invalid("herald.rules", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The first connection: the top level of the file.
+    pub fn primary(&self) -> &Connection {
+        // `from_toml` and `fedora_public` always create it.
+        &self.connections[0]
+    }
+
+    pub fn primary_mut(&mut self) -> &mut Connection {
+        &mut self.connections[0]
+    }
+
+    /// The primary broker URL with any password replaced, safe for logs and messages.
+    pub fn redacted_url(&self) -> String {
+        self.primary().redacted_url()
+    }
+
+    pub fn render_context(&self) -> crate::sources::RenderContext {
+        crate::sources::RenderContext {
+            koji_web_base: self.herald.koji_web_base.clone(),
+            pulp_base: self.herald.pulp_base.clone(),
+        }
+    }
+
+    /// The connections that carry Pulp (they bind an exchange whose name starts with `pulp`,
+    /// like Pulp 2's `pulp.api.v2`); the default Pulp rules apply there.
+    pub fn pulp_connections(&self) -> Vec<String> {
+        self.connections
+            .iter()
+            .filter(|c| c.bindings.iter().any(|b| b.exchange.starts_with("pulp")))
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// Every rule in force, with where it comes from, in evaluation order.
+    pub fn effective_rules(&self) -> Vec<(RuleSpec, RuleOrigin)> {
+        effective_rules(
+            &self.herald.profile,
+            &self.herald.rules,
+            &self.pulp_connections(),
+        )
+    }
+
+    /// The rules that apply on one connection, in evaluation order.
+    pub fn rules_for(&self, connection: &str) -> Vec<RuleSpec> {
+        self.effective_rules()
+            .into_iter()
+            .map(|(r, _)| r)
+            .filter(|r| r.applies_to(connection))
+            .collect()
+    }
+
+    /// What happens to messages no rule matches.
+    pub fn unmatched(&self) -> Action {
+        self.herald.unmatched.unwrap_or_else(|| {
+            if self.effective_rules().is_empty() {
+                Action::History
+            } else {
+                Action::Drop
+            }
+        })
+    }
+
+    /// The compiled rules of one connection.
+    pub fn rule_set(&self, connection: &str) -> Result<RuleSet, FilterError> {
+        RuleSet::compile(
+            &self.rules_for(connection),
+            &self.herald.profile,
+            self.unmatched(),
+        )
+    }
+}
+
+impl Connection {
+    /// The Fedora public broker, with a private UUID queue bound to everything.
+    pub fn fedora_public(name: &str) -> Connection {
+        let queue = uuid::Uuid::new_v4().to_string();
+        let dir = fedora_cert_dir();
+        let cert = |f: &str| Some(dir.join(f));
+        Connection {
+            name: name.to_owned(),
+            amqp_url: FEDORA_PUBLIC_URL.to_owned(),
+            tls: Tls {
+                ca_cert: cert("cacert.pem"),
+                certfile: cert("fedora-cert.pem"),
+                keyfile: cert("fedora-key.pem"),
+            },
+            client_properties: BTreeMap::new(),
+            exchanges: BTreeMap::new(),
+            queues: BTreeMap::from([(queue.clone(), private_queue())]),
+            bindings: vec![BindingSpec {
+                queue,
+                exchange: "amq.topic".to_owned(),
+                routing_keys: vec!["#".to_owned()],
+                arguments: toml::Table::new(),
+            }],
+            qos: Qos::default(),
+            passive_declares: false,
+            fedora_public_profile: true,
+        }
+    }
+
+    fn from_raw(name: &str, raw: RawConnection) -> Connection {
+        let mut c = match raw.amqp_url {
+            None => Connection::fedora_public(name),
+            Some(url) => Connection {
+                amqp_url: url,
+                tls: Tls::default(),
+                ..Connection::fedora_public(name)
+            },
+        };
+        c.fedora_public_profile = c.amqp_url == FEDORA_PUBLIC_URL;
+        if let Some(tls) = raw.tls {
+            c.tls = tls;
+        }
+        c.client_properties = raw
+            .client_properties
+            .into_iter()
+            .map(|(k, v)| match v {
+                toml::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        if let Some(x) = raw.exchanges {
+            c.exchanges = x;
+        }
+        if let Some(q) = raw.queues {
+            c.queues = q;
+            // A file that names its queues but no bindings binds nothing, as in fedora-messaging.
+            c.bindings = Vec::new();
+        }
+        if let Some(b) = raw.bindings {
+            c.bindings = b;
+        }
+        if let Some(q) = raw.qos {
+            c.qos = q;
+        }
+        c.passive_declares = raw.passive_declares;
+        c
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let prefix = if self.name == PRIMARY {
+            String::new()
+        } else {
+            format!("herald.connections.{}.", self.name)
+        };
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            key: format!("{prefix}{key}"),
             reason,
         };
         let scheme = self.amqp_url.split("://").next().unwrap_or_default();
@@ -341,12 +503,6 @@ impl Config {
         if self.queues.is_empty() {
             return Err(invalid("queues", "at least one queue is needed".to_owned()));
         }
-        if self.herald.batch_size == 0 {
-            return Err(invalid(
-                "herald.batch_size",
-                "must be at least 1".to_owned(),
-            ));
-        }
         if self.qos.prefetch_count == 0 {
             return Err(invalid(
                 "qos.prefetch_count",
@@ -359,13 +515,6 @@ impl Config {
     /// The broker URL with any password replaced, safe for logs and messages.
     pub fn redacted_url(&self) -> String {
         redact_url(&self.amqp_url)
-    }
-
-    pub fn render_context(&self) -> crate::sources::RenderContext {
-        crate::sources::RenderContext {
-            koji_web_base: self.herald.koji_web_base.clone(),
-            pulp_base: self.herald.pulp_base.clone(),
-        }
     }
 }
 

@@ -53,6 +53,22 @@ pub enum ConfigError {
     NoHome,
 }
 
+/// A rule that cannot be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    #[error("rule {rule:?}: body regex {regex:?} is not valid")]
+    Regex {
+        rule: String,
+        regex: String,
+        #[source]
+        source: Box<regex::Error>,
+    },
+    #[error("rule {rule:?}: {reason}")]
+    Invalid { rule: String, reason: String },
+    #[error("two rules have the id {0:?}")]
+    DuplicateId(String),
+}
+
 /// The local history database.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {

@@ -5,11 +5,12 @@
 pub mod bus;
 pub mod config;
 pub mod error;
+pub mod filter;
 pub mod history;
 pub mod message;
 pub mod pipeline;
 pub mod recorded;
 pub mod sources;
 
-pub use error::{BusError, ConfigError, HistoryError, RecordError};
+pub use error::{BusError, ConfigError, FilterError, HistoryError, RecordError};
 pub use message::{Envelope, Message};

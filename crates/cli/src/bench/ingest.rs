@@ -111,10 +111,11 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     declare_queue(&ch, &q_herald, &ex).await?;
     let dir = tempfile::tempdir()?;
     let mut cfg = Config::fedora_public();
-    cfg.amqp_url = args.url.clone();
-    cfg.tls = Default::default();
-    cfg.fedora_public_profile = false;
-    cfg.exchanges = [(
+    let conn = cfg.primary_mut();
+    conn.amqp_url = args.url.clone();
+    conn.tls = Default::default();
+    conn.fedora_public_profile = false;
+    conn.exchanges = [(
         ex.clone(),
         ExchangeSpec {
             kind: "topic".into(),
@@ -124,7 +125,7 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
         },
     )]
     .into();
-    cfg.queues = [(
+    conn.queues = [(
         q_herald.clone(),
         QueueSpec {
             durable: false,
@@ -134,13 +135,13 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
         },
     )]
     .into();
-    cfg.bindings = vec![BindingSpec {
+    conn.bindings = vec![BindingSpec {
         queue: q_herald.clone(),
         exchange: ex.clone(),
         routing_keys: vec!["#".into()],
         arguments: Default::default(),
     }];
-    cfg.qos.prefetch_count = args.prefetch;
+    conn.qos.prefetch_count = args.prefetch;
     if let Some(b) = args.batch {
         cfg.herald.batch_size = b.max(1);
     }

@@ -2,7 +2,7 @@
 //! EXTERNAL as fedora-messaging does), declaring the topology and consuming. The ack policy
 //! and the reconnect loop live in [`crate::pipeline`], the one owner of the connection.
 
-use crate::config::{Config, FEDORA_CERT_DIR};
+use crate::config::{self, FEDORA_CERT_DIR};
 use crate::error::BusError;
 use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::types::LongString;
@@ -14,7 +14,7 @@ use std::str::FromStr;
 pub mod topology;
 
 /// Opens a connection as the config describes.
-pub async fn connect(cfg: &Config) -> Result<Connection, BusError> {
+pub async fn connect(cfg: &config::Connection) -> Result<Connection, BusError> {
     let mut uri = AMQPUri::from_str(&cfg.amqp_url).map_err(|e| {
         // The parser's message may quote the URL; rebuild it from the redacted form.
         BusError::Url(format!(
@@ -39,7 +39,7 @@ pub async fn connect(cfg: &Config) -> Result<Connection, BusError> {
         })
 }
 
-fn properties(cfg: &Config) -> ConnectionProperties {
+fn properties(cfg: &config::Connection) -> ConnectionProperties {
     let mut props = ConnectionProperties::default()
         .with_connection_name("Herald".into())
         .with_client_property("product".into(), "Herald".into())
@@ -57,7 +57,7 @@ fn properties(cfg: &Config) -> ConnectionProperties {
 
 /// Reads the TLS files the config names. Verification is never turned off: without a
 /// `ca_cert`, the system's trusted roots apply.
-fn tls_config(cfg: &Config, amqps: bool) -> Result<OwnedTLSConfig, BusError> {
+fn tls_config(cfg: &config::Connection, amqps: bool) -> Result<OwnedTLSConfig, BusError> {
     if !amqps {
         return Ok(OwnedTLSConfig::default());
     }

@@ -8,25 +8,25 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
 #[test]
 fn empty_file_is_the_fedora_public_profile() {
     let cfg = parse("").expect("empty config parses");
-    assert!(cfg.fedora_public_profile);
-    assert_eq!(cfg.amqp_url, FEDORA_PUBLIC_URL);
-    assert_eq!(cfg.tls.ca_cert, Some(fedora_cert_dir().join("cacert.pem")));
-    assert!(cfg.tls.has_client_cert());
-    assert_eq!(cfg.qos.prefetch_count, 25);
-    let (name, q) = cfg.queues.iter().next().expect("one queue");
+    assert!(cfg.primary().fedora_public_profile);
+    assert_eq!(cfg.primary().amqp_url, FEDORA_PUBLIC_URL);
+    assert_eq!(cfg.primary().tls.ca_cert, Some(fedora_cert_dir().join("cacert.pem")));
+    assert!(cfg.primary().tls.has_client_cert());
+    assert_eq!(cfg.primary().qos.prefetch_count, 25);
+    let (name, q) = cfg.primary().queues.iter().next().expect("one queue");
     assert!(
         uuid::Uuid::parse_str(name).is_ok(),
         "queue name {name} is a UUID"
     );
     assert!(q.exclusive && q.auto_delete && !q.durable);
-    assert_eq!(cfg.bindings[0].exchange, "amq.topic");
-    assert_eq!(cfg.bindings[0].queue, *name);
+    assert_eq!(cfg.primary().bindings[0].exchange, "amq.topic");
+    assert_eq!(cfg.primary().bindings[0].queue, *name);
 }
 
 #[test]
 fn the_shipped_example_parses_to_the_defaults() {
     let cfg = parse(EXAMPLE_CONFIG).expect("example parses");
-    assert!(cfg.fedora_public_profile);
+    assert!(cfg.primary().fedora_public_profile);
     assert_eq!(cfg.herald, HeraldSettings::default());
 }
 
@@ -81,16 +81,16 @@ koji_web_base = "https://koji.fedoraproject.org/koji"
 retention_days = 30
 "#;
     let cfg = parse(text).expect("fedora-messaging config parses");
-    assert!(!cfg.fedora_public_profile);
-    assert!(cfg.tls.has_client_cert());
-    assert_eq!(cfg.client_properties["app"], "Example Application");
-    assert_eq!(cfg.queues.len(), 1);
-    assert!(cfg.queues["my_queue"].durable);
+    assert!(!cfg.primary().fedora_public_profile);
+    assert!(cfg.primary().tls.has_client_cert());
+    assert_eq!(cfg.primary().client_properties["app"], "Example Application");
+    assert_eq!(cfg.primary().queues.len(), 1);
+    assert!(cfg.primary().queues["my_queue"].durable);
     assert_eq!(
-        cfg.bindings[0].routing_keys,
+        cfg.primary().bindings[0].routing_keys,
         ["org.fedoraproject.prod.buildsys.#"]
     );
-    assert_eq!(cfg.qos.prefetch_count, 10);
+    assert_eq!(cfg.primary().qos.prefetch_count, 10);
     assert_eq!(cfg.herald.retention_days, 30);
     assert_eq!(
         cfg.redacted_url(),
@@ -102,9 +102,9 @@ retention_days = 30
 #[test]
 fn own_url_without_tls_does_not_inherit_fedora_certificates() {
     let cfg = parse("amqp_url = \"amqp://guest:guest@localhost\"").expect("parses");
-    assert_eq!(cfg.tls, Tls::default());
+    assert_eq!(cfg.primary().tls, Tls::default());
     assert_eq!(
-        cfg.queues.len(),
+        cfg.primary().queues.len(),
         1,
         "a private UUID queue is still declared"
     );
@@ -144,12 +144,70 @@ fn missing_file_writes_the_commented_example() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("sub/config.toml");
     let cfg = Config::load(&path, true).expect("defaults");
-    assert!(cfg.fedora_public_profile);
+    assert!(cfg.primary().fedora_public_profile);
     let written = std::fs::read_to_string(&path).expect("example written");
     assert_eq!(written, EXAMPLE_CONFIG);
     assert!(
         Config::load(&path, true)
             .expect("reloads")
+            .primary()
             .fedora_public_profile
     );
+}
+
+#[test]
+fn profile_rules_and_extra_connections() {
+    let text = r#"
+[herald.profile]
+users = ["alice"]
+packages = ["python-requests"]
+
+[[herald.rules]]
+id = "koji-mine"
+disabled = true
+
+[[herald.rules]]
+id = "quiet-docs"
+action = "drop"
+priority = 10
+packages = ["python-requests-doc"]
+
+[herald.connections.internal]
+amqp_url = "amqps://koji.example.com/%2Finternal"
+[herald.connections.internal.queues.herald]
+durable = true
+[[herald.connections.internal.bindings]]
+queue = "herald"
+exchange = "pulp.api.v2"
+routing_keys = ["tasks.#"]
+"#;
+    let cfg = parse(text).expect("parses");
+    assert_eq!(cfg.connections.len(), 2);
+    assert_eq!(cfg.connections[1].name, "internal");
+    assert!(cfg.connections[1].tls.certfile.is_none());
+    assert_eq!(cfg.pulp_connections(), ["internal"]);
+    let ids = |conn: &str| -> Vec<String> { cfg.rules_for(conn).into_iter().map(|r| r.id).collect() };
+    assert_eq!(ids(PRIMARY)[0], "quiet-docs");
+    assert!(!ids(PRIMARY).contains(&"koji-mine".to_owned()));
+    assert!(!ids(PRIMARY).iter().any(|id| id.starts_with("pulp")));
+    assert!(ids("internal").iter().any(|id| id.starts_with("pulp")));
+    assert_eq!(cfg.unmatched(), crate::filter::Action::Drop);
+    assert!(cfg.rule_set("internal").is_ok());
+}
+
+#[test]
+fn no_profile_and_no_rules_keeps_everything() {
+    let cfg = parse("amqp_url = \"amqp://localhost\"").expect("parses");
+    assert!(cfg.effective_rules().is_empty());
+    assert_eq!(cfg.unmatched(), crate::filter::Action::History);
+}
+
+#[rstest]
+#[case::rule_typo("[[herald.rules]]\nid = \"x\"\ntopic = [\"a\"]\n", "topic")]
+#[case::connection_without_url("[herald.connections.x]\n", "herald.connections.x.amqp_url")]
+#[case::profile_typo("[herald.profile]\nuser = [\"a\"]\n", "user")]
+fn refuses_bad_rules_and_connections(#[case] text: &str, #[case] needle: &str) {
+    let err = parse(text).expect_err("refused");
+    let chain = crate::pipeline::error_chain(&err);
+    assert!(chain.contains(needle), "{chain}");
 }

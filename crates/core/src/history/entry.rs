@@ -2,6 +2,8 @@
 //! or a quarantined delivery with its bytes and the reason.
 
 use crate::error::HistoryError;
+use crate::filter::Action;
+use std::sync::Arc;
 use crate::message::{decode_header_table, Envelope, Message, Properties};
 use crate::sources::{render, RenderContext, Rendered};
 use serde_json::Value;
@@ -51,6 +53,10 @@ pub struct Stored {
     pub msg: Message,
     pub rendered: Rendered,
     pub body_text: String,
+    /// The rule that kept this message, if one did.
+    pub rule: Option<Arc<str>>,
+    /// Notify or history (what the rule, or the default for unmatched messages, decided).
+    pub action: Action,
 }
 
 impl Stored {
@@ -61,6 +67,8 @@ impl Stored {
             msg,
             rendered,
             body_text,
+            rule: None,
+            action: Action::History,
         }
     }
 }

@@ -6,6 +6,7 @@ use super::HistoryStore;
 use crate::error::HistoryError;
 use crate::message::Message;
 use crate::sources::Rendered;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 /// A stored message with everything Herald knows about it.
@@ -15,6 +16,10 @@ pub struct Detail {
     pub rendered: Rendered,
     /// Problems recorded on arrival.
     pub problems: Vec<String>,
+    /// The rule that kept it (none for imports and when no rule matched).
+    pub rule: Option<String>,
+    /// `notify` or `history`.
+    pub action: String,
 }
 
 /// A delivery kept in quarantine.
@@ -36,28 +41,15 @@ impl HistoryStore {
             return Ok(None);
         };
         let e = || HistoryError::query("read message");
-        let list = |c: &str| -> Result<Vec<String>, HistoryError> {
-            let s: Option<String> = row.try_get(c).map_err(e())?;
-            Ok(s.and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default())
-        };
-        let severity: i64 = row.try_get("severity").map_err(e())?;
-        let rendered = Rendered {
-            source: row.try_get("source").map_err(e())?,
-            kind: row.try_get("kind").map_err(e())?,
-            summary: row.try_get("summary").map_err(e())?,
-            details: row.try_get("details").map_err(e())?,
-            url: row.try_get("url").map_err(e())?,
-            users: list("users")?,
-            packages: list("packages")?,
-            agent: row.try_get("agent").map_err(e())?,
-            severity: u8::try_from(severity).unwrap_or(20),
-            icon: row.try_get("icon").map_err(e())?,
-        };
+        let problems: Option<String> = row.try_get("problems").map_err(e())?;
         Ok(Some(Detail {
             message: message_from_row(&row)?,
-            problems: list("problems")?,
-            rendered,
+            problems: problems
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
+            rule: row.try_get("rule").map_err(e())?,
+            action: row.try_get("action").map_err(e())?,
+            rendered: rendered_from_row(&row)?,
         }))
     }
 
@@ -81,4 +73,27 @@ impl HistoryStore {
                 .map_err(HistoryError::query("read quarantine"))?,
         }))
     }
+}
+
+/// The rendering stored beside a message row.
+pub(super) fn rendered_from_row(row: &SqliteRow) -> Result<Rendered, HistoryError> {
+    let e = || HistoryError::query("read message");
+    let list = |c: &str| -> Result<Vec<String>, HistoryError> {
+        let s: Option<String> = row.try_get(c).map_err(e())?;
+        Ok(s.and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    };
+    let severity: i64 = row.try_get("severity").map_err(e())?;
+    Ok(Rendered {
+        source: row.try_get("source").map_err(e())?,
+        kind: row.try_get("kind").map_err(e())?,
+        summary: row.try_get("summary").map_err(e())?,
+        details: row.try_get("details").map_err(e())?,
+        url: row.try_get("url").map_err(e())?,
+        users: list("users")?,
+        packages: list("packages")?,
+        agent: row.try_get("agent").map_err(e())?,
+        severity: u8::try_from(severity).unwrap_or(20),
+        icon: row.try_get("icon").map_err(e())?,
+    })
 }

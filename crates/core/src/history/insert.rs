@@ -29,7 +29,7 @@ impl InsertReport {
     }
 }
 
-/// Rows per multi-row statement: 23 columns each stays far below SQLite's 32766 variables.
+/// Rows per multi-row statement: 25 columns each stays far below SQLite's 32766 variables.
 const MESSAGE_CHUNK: usize = 400;
 /// Values per lookup statement (ids of a batch, seconds of a batch).
 const LOOKUP_CHUNK: usize = 3000;
@@ -38,7 +38,8 @@ const SECOND: i64 = 1 << super::ROWID_SHIFT;
 
 const MESSAGE_COLUMNS: &str = "INSERT INTO messages (rowid, id, exchange, topic, sent_at, \
      received_at, severity, source, kind, summary, details, url, agent, icon, users, packages, \
-     body_text, properties, headers, has_headers, body, problems, renderer_version) ";
+     body_text, properties, headers, has_headers, body, problems, renderer_version, rule, \
+     action) ";
 
 impl HistoryStore {
     /// Writes a batch in one transaction. When this returns `Ok`, every entry is durable.
@@ -46,6 +47,9 @@ impl HistoryStore {
     /// Rows are written with multi-row statements: each statement crosses to SQLite's thread
     /// once, which is most of the cost of a small row.
     pub async fn insert_batch(&self, entries: &[Entry]) -> Result<InsertReport, HistoryError> {
+        if entries.is_empty() {
+            return Ok(InsertReport::default());
+        }
         // IMMEDIATE: take the write lock before reading the row ids to use.
         let mut tx = self
             .pool
@@ -217,7 +221,9 @@ async fn insert_messages(
             .push_bind(m.had_headers)
             .push_bind(m.body.clone())
             .push_bind((!m.problems.is_empty()).then(|| json(&m.problems)))
-            .push_bind(crate::sources::RENDERER_VERSION);
+            .push_bind(crate::sources::RENDERER_VERSION)
+            .push_bind(s.rule.as_deref().map(str::to_owned))
+            .push_bind(s.action.as_str());
     });
     b.build()
         .execute(&mut *conn)

@@ -14,6 +14,7 @@ use std::time::Duration;
 mod entry;
 mod get;
 mod insert;
+mod scan;
 mod search;
 mod stats;
 

@@ -44,10 +44,15 @@ pub struct Hit {
     pub users: Vec<String>,
     pub packages: Vec<String>,
     pub agent: Option<String>,
+    /// The rule that kept it (none for imports and when no rule matched).
+    pub rule: Option<String>,
+    /// `notify` or `history`.
+    pub action: String,
 }
 
 const COLUMNS: &str = "m.rowid, m.id, m.topic, m.exchange, m.sent_at, m.severity, m.source, \
-                       m.kind, m.summary, m.url, m.users, m.packages, m.agent";
+                       m.kind, m.summary, m.url, m.users, m.packages, m.agent, \
+                       m.rule, m.action";
 
 impl HistoryStore {
     /// Runs a search, newest first.
@@ -153,6 +158,8 @@ fn hit_from_row(row: &SqliteRow) -> Result<Hit, HistoryError> {
         users: list("users")?,
         packages: list("packages")?,
         agent: row.try_get("agent").map_err(e())?,
+        rule: row.try_get("rule").map_err(e())?,
+        action: row.try_get("action").map_err(e())?,
     })
 }
 

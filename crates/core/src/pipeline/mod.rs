@@ -1,6 +1,10 @@
-//! The long-running core: bus → decode → render → history, with one owner of the AMQP
-//! connection. The CLI and the tray app both start a [`Pipeline`] and listen to its
+//! The long-running core: bus → decode → render → rules → history, with one owner of each
+//! AMQP connection. The CLI and the tray app both start a [`Pipeline`] and listen to its
 //! [`PipelineEvent`]s through the [`PipelineHandle`].
+//!
+//! Each configured connection runs its own session loop; all of them write to the same
+//! history. Every delivery is decoded, rendered and checked against the connection's rules:
+//! `drop` acks it without a row, `notify` and `history` store it with the deciding rule.
 //!
 //! Ack policy: a delivery is acked only after the transaction holding its row (or its
 //! quarantine record) has committed. Deliveries are written in batches (one transaction per
@@ -8,24 +12,22 @@
 //! stored message is recognised by its id and acked without a second row. If the store
 //! fails (disk full), nothing is acked: the session ends, the broker requeues the deliveries
 //! and the outer loop reconnects with capped, jittered backoff.
+//!
+//! Rules change at run time through [`PipelineHandle::reload`]: the new rules take effect
+//! first, then the queue is re-bound (new bindings before old ones go), on a control channel,
+//! so the consumer and its queue are never interrupted.
 
-use crate::bus;
 use crate::config::Config;
 use crate::error::BusError;
-use crate::history::{Entry, HistoryStore, InsertReport};
-use crate::message::{Envelope, Message};
-use crate::sources::RenderContext;
-use futures_util::StreamExt;
-use lapin::options::{BasicCancelOptions, BasicConsumeOptions};
-use lapin::types::FieldTable;
+use crate::filter::Action;
+use crate::history::{HistoryStore, InsertReport};
+use std::sync::Arc;
 use std::time::Duration;
-use time::OffsetDateTime;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
-use writer::{Batch, Writer};
 
+mod session;
 mod writer;
 
 /// Tuning for a pipeline run.
@@ -49,18 +51,31 @@ impl Default for PipelineOptions {
     }
 }
 
-/// Everything a front end hears from the pipeline.
+/// Everything a front end hears from the pipeline. `connection` names the configured
+/// connection an event comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PipelineEvent {
     Connecting {
+        connection: String,
         url: String,
     },
     Connected {
+        connection: String,
         url: String,
         queues: Vec<String>,
     },
+    /// The bindings in force on a connection, after connecting or after a reload.
+    Bound {
+        connection: String,
+        rules: usize,
+        bindings: usize,
+        /// False when the broker refused Herald's own headers exchanges and header filters
+        /// run only client-side.
+        server_side_headers: bool,
+    },
     /// The session ended with an error; the next attempt follows after `retry_in`.
     Disconnected {
+        connection: String,
         error: String,
         retry_in: Duration,
     },
@@ -70,6 +85,14 @@ pub enum PipelineEvent {
         source: String,
         severity: u8,
         summary: String,
+        action: Action,
+        rule: Option<String>,
+    },
+    /// A rule said `drop` (or no rule matched and unmatched messages are dropped).
+    Dropped {
+        id: String,
+        topic: String,
+        rule: Option<String>,
     },
     Quarantined {
         id: String,
@@ -82,6 +105,11 @@ pub enum PipelineEvent {
     StoreFailed {
         error: String,
     },
+    /// A reload could not be applied; the previous rules stay in force.
+    ReloadFailed {
+        connection: String,
+        error: String,
+    },
     Stopped,
 }
 
@@ -89,7 +117,17 @@ pub enum PipelineEvent {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunReport {
     pub totals: InsertReport,
+    /// Deliveries acked without a row because a rule dropped them.
+    pub dropped: usize,
     pub sessions: u32,
+}
+
+impl RunReport {
+    fn add(&mut self, other: &RunReport) {
+        self.totals.add(other.totals);
+        self.dropped += other.dropped;
+        self.sessions += other.sessions;
+    }
 }
 
 /// Control over a running pipeline.
@@ -97,7 +135,33 @@ pub struct RunReport {
 pub struct PipelineHandle {
     events: broadcast::Sender<PipelineEvent>,
     cancel: CancellationToken,
+    config: Reloader,
     task: JoinHandle<Result<RunReport, BusError>>,
+}
+
+/// Applies changed configs to a running pipeline; cheap to clone and hand to a watcher.
+#[derive(Debug, Clone)]
+pub struct Reloader {
+    config: Arc<watch::Sender<Arc<Config>>>,
+}
+
+impl Reloader {
+    /// Applies a changed config. New rules and profile take effect on the running sessions
+    /// without losing a message; a connection whose broker settings changed reconnects.
+    /// Connections added or removed need a restart (logged).
+    pub fn reload(&self, cfg: Config) {
+        let current = self.config.borrow().clone();
+        let names = |c: &Config| {
+            c.connections
+                .iter()
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>()
+        };
+        if names(&current) != names(&cfg) {
+            tracing::warn!("connections were added or removed; restart Herald to apply that");
+        }
+        self.config.send_replace(Arc::new(cfg));
+    }
 }
 
 impl PipelineHandle {
@@ -105,13 +169,22 @@ impl PipelineHandle {
         self.events.subscribe()
     }
 
-    /// Stops consuming, writes and acks the batch in flight, closes the connection.
+    /// Stops consuming, writes and acks the batch in flight, closes the connections.
     pub fn shutdown(&self) {
         self.cancel.cancel();
     }
 
     pub fn cancel_token(&self) -> CancellationToken {
         self.cancel.clone()
+    }
+
+    /// See [`Reloader::reload`].
+    pub fn reload(&self, cfg: Config) {
+        self.config.reload(cfg);
+    }
+
+    pub fn reloader(&self) -> Reloader {
+        self.config.clone()
     }
 
     /// Waits for the pipeline to end (after [`shutdown`](Self::shutdown), when idle, or on a
@@ -132,225 +205,71 @@ impl Pipeline {
     pub fn start(cfg: Config, store: HistoryStore, opts: PipelineOptions) -> PipelineHandle {
         let (events, _) = broadcast::channel(1024);
         let cancel = CancellationToken::new();
-        let runner = Runner {
-            ctx: cfg.render_context(),
-            cfg,
-            store,
-            opts,
-            events: events.clone(),
-            cancel: cancel.clone(),
-            abort_after_commit: std::env::var_os("HERALD_FAULT_ABORT_AFTER_COMMIT").is_some(),
-        };
-        let task = tokio::spawn(runner.run());
+        let names: Vec<String> = cfg.connections.iter().map(|c| c.name.clone()).collect();
+        let (config, _) = watch::channel(Arc::new(cfg));
+        let abort_after_commit = std::env::var_os("HERALD_FAULT_ABORT_AFTER_COMMIT").is_some();
+        let runners: Vec<JoinHandle<Result<RunReport, BusError>>> = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let runner = session::Runner {
+                    connection: name,
+                    config: config.subscribe(),
+                    store: store.clone(),
+                    opts: opts.clone(),
+                    events: events.clone(),
+                    cancel: cancel.clone(),
+                    abort_after_commit,
+                    // Retention is one job for the whole history.
+                    prunes: i == 0,
+                };
+                tokio::spawn(runner.run())
+            })
+            .collect();
+        let task = tokio::spawn(supervise(runners, events.clone(), cancel.clone()));
         PipelineHandle {
             events,
             cancel,
+            config: Reloader {
+                config: Arc::new(config),
+            },
             task,
         }
     }
 }
 
-struct Runner {
-    cfg: Config,
-    ctx: RenderContext,
-    store: HistoryStore,
-    opts: PipelineOptions,
+/// Waits for every connection's loop; the first fatal error stops the others.
+async fn supervise(
+    runners: Vec<JoinHandle<Result<RunReport, BusError>>>,
     events: broadcast::Sender<PipelineEvent>,
     cancel: CancellationToken,
-    /// Fault injection for the redelivery test: die between commit and ack.
-    abort_after_commit: bool,
-}
-
-enum End {
-    Shutdown,
-    Idle,
+) -> Result<RunReport, BusError> {
+    let mut report = RunReport::default();
+    let mut first_error = None;
+    let mut pending: futures_util::stream::FuturesUnordered<_> = runners.into_iter().collect();
+    use futures_util::StreamExt;
+    while let Some(done) = pending.next().await {
+        match done {
+            Ok(Ok(r)) => report.add(&r),
+            Ok(Err(e)) => {
+                cancel.cancel();
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                cancel.cancel();
+                first_error.get_or_insert(BusError::Stopped(e.to_string()));
+            }
+        }
+    }
+    let _ = events.send(PipelineEvent::Stopped);
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
-
-impl Runner {
-    fn emit(&self, e: PipelineEvent) {
-        // No listener is fine: the CLI without -v does not subscribe.
-        let _ = self.events.send(e);
-    }
-
-    async fn run(self) -> Result<RunReport, BusError> {
-        let mut report = RunReport::default();
-        let mut failures: u32 = 0;
-        let mut last_progress = Instant::now();
-        let mut next_prune = Instant::now();
-        loop {
-            if Instant::now() >= next_prune {
-                self.prune().await;
-                next_prune = Instant::now() + self.opts.prune_interval;
-            }
-            self.emit(PipelineEvent::Connecting {
-                url: self.cfg.redacted_url(),
-            });
-            let mut connected = false;
-            let result = self.session(&mut report, &mut connected).await;
-            if connected {
-                report.sessions += 1;
-                failures = 0;
-                last_progress = Instant::now();
-            }
-            let error = match result {
-                Ok(End::Shutdown | End::Idle) => break,
-                Err(e) => e,
-            };
-            if self.cancel.is_cancelled() {
-                break;
-            }
-            if let Some(idle) = self.opts.until_idle {
-                if last_progress.elapsed() >= idle {
-                    self.emit(PipelineEvent::Stopped);
-                    return Err(error);
-                }
-            }
-            failures = failures.saturating_add(1);
-            let retry_in = backoff(failures);
-            tracing::warn!(error = %error_chain(&error), ?retry_in, "broker session ended");
-            self.emit(PipelineEvent::Disconnected {
-                error: error_chain(&error),
-                retry_in,
-            });
-            tokio::select! {
-                _ = self.cancel.cancelled() => break,
-                _ = tokio::time::sleep(retry_in) => {}
-            }
-        }
-        self.emit(PipelineEvent::Stopped);
-        Ok(report)
-    }
-
-    async fn prune(&self) {
-        let h = &self.cfg.herald;
-        let age = (h.retention_days > 0)
-            .then(|| Duration::from_secs(u64::from(h.retention_days) * 86_400));
-        let rows = (h.retention_max_rows > 0).then_some(h.retention_max_rows);
-        match self.store.prune(age, rows).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "retention applied"),
-            Err(e) => tracing::warn!(error = %error_chain(&e), "retention failed"),
-        }
-    }
-
-    async fn session(&self, report: &mut RunReport, connected: &mut bool) -> Result<End, BusError> {
-        let conn = bus::connect(&self.cfg).await?;
-        let channel = conn
-            .create_channel()
-            .await
-            .map_err(|source| BusError::Channel {
-                op: "channel.open",
-                source,
-            })?;
-        let queues = bus::topology::declare(&channel, &self.cfg).await?;
-        let mut consumers = Vec::new();
-        let mut tags = Vec::new();
-        for q in &queues {
-            let tag = format!("herald-{}", uuid::Uuid::new_v4());
-            let c = channel
-                .basic_consume(
-                    q.as_str().into(),
-                    tag.as_str().into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(|source| BusError::Topology {
-                    op: "consume",
-                    name: q.clone(),
-                    source,
-                })?;
-            consumers.push(c);
-            tags.push(tag);
-        }
-        *connected = true;
-        tracing::info!(url = %self.cfg.redacted_url(), ?queues, "connected");
-        self.emit(PipelineEvent::Connected {
-            url: self.cfg.redacted_url(),
-            queues,
-        });
-
-        let mut stream = futures_util::stream::select_all(consumers);
-        // Decoding and rendering here overlap with the previous batch being written there.
-        let (writer_tx, writer) = Writer {
-            store: self.store.clone(),
-            channel: channel.clone(),
-            events: self.events.clone(),
-            abort_after_commit: self.abort_after_commit,
-        }
-        .spawn();
-        let mut batch = Batch::default();
-        let batch_size = self.cfg.herald.batch_size;
-        let mut idle_deadline = self.opts.until_idle.map(|d| Instant::now() + d);
-        let ended: Result<End, BusError> = loop {
-            let flush_at = batch.started.map(|t| t + self.opts.flush_interval);
-            tokio::select! {
-                biased;
-                _ = self.cancel.cancelled() => break Ok(End::Shutdown),
-                next = stream.next() => match next {
-                    Some(Ok(delivery)) => {
-                        let tag = delivery.delivery_tag;
-                        let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
-                        batch.push(Entry::new(Message::decode(env), &self.ctx), tag);
-                        if batch.entries.len() >= batch_size && writer_tx.send(batch.take()).await.is_err() {
-                            break Err(BusError::WriterStopped);
-                        }
-                        idle_deadline = self.opts.until_idle.map(|d| Instant::now() + d);
-                    }
-                    Some(Err(source)) => break Err(BusError::Channel { op: "consume", source }),
-                    None => break Err(BusError::ConsumerEnded),
-                },
-                _ = sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
-                    if writer_tx.send(batch.take()).await.is_err() {
-                        break Err(BusError::WriterStopped);
-                    }
-                }
-                _ = sleep_until(idle_deadline.unwrap_or_else(Instant::now)),
-                    if idle_deadline.is_some() && batch.entries.is_empty() => break Ok(End::Idle),
-            }
-        };
-
-        if ended.is_ok() {
-            // Stop deliveries, keep what already arrived.
-            for tag in &tags {
-                let _ = channel
-                    .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-                    .await;
-            }
-            while let Ok(Some(Ok(delivery))) =
-                tokio::time::timeout(Duration::from_millis(200), stream.next()).await
-            {
-                let tag = delivery.delivery_tag;
-                let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
-                batch.push(Entry::new(Message::decode(env), &self.ctx), tag);
-                if batch.entries.len() >= batch_size {
-                    let _ = writer_tx.send(batch.take()).await;
-                }
-            }
-            if !batch.entries.is_empty() {
-                let _ = writer_tx.send(batch.take()).await;
-            }
-        }
-        drop(writer_tx);
-        // The writer's own error (a full disk) explains a stopped writer best.
-        let written = match writer.await {
-            Ok(r) => r,
-            Err(e) => Err(BusError::Stopped(e.to_string())),
-        };
-        match written {
-            Ok(r) => report.totals.add(r),
-            Err(e) => return Err(e),
-        }
-        let end = ended?;
-        // Close the channel before the connection, or the connection close can fail.
-        let _ = channel.close(200, "Herald stopping".into()).await;
-        let _ = conn.close(200, "Herald stopping".into()).await;
-        Ok(end)
-    }
-}
 
 /// Exponential backoff with full jitter, capped, so many clients do not reconnect in step.
 fn backoff(failures: u32) -> Duration {

@@ -39,7 +39,7 @@ impl Writer {
     }
 
     async fn flush(&self, batch: Batch) -> Result<InsertReport, BusError> {
-        if batch.entries.is_empty() {
+        if batch.tags.is_empty() {
             return Ok(InsertReport::default());
         }
         let written = match self.store.insert_batch(&batch.entries).await {
@@ -70,6 +70,8 @@ impl Writer {
                         source: s.rendered.source.clone(),
                         severity: s.rendered.severity,
                         summary: s.rendered.summary.clone(),
+                        action: s.action,
+                        rule: s.rule.as_deref().map(str::to_owned),
                     },
                     Entry::Quarantined(q) => PipelineEvent::Quarantined {
                         id: q.msg.id.clone(),
@@ -105,8 +107,9 @@ impl Writer {
 
 #[derive(Default)]
 pub(super) struct Batch {
-    /// Entries in delivery order.
+    /// Entries to write, in delivery order.
     pub entries: Vec<Entry>,
+    /// Every delivery of the batch, written or dropped by a rule: all are acked together.
     tags: Vec<u64>,
     pub started: Option<Instant>,
 }
@@ -116,6 +119,22 @@ impl Batch {
         self.started.get_or_insert_with(Instant::now);
         self.entries.push(e);
         self.tags.push(tag);
+    }
+
+    /// A delivery a rule dropped: nothing to write, but it is acked with the batch so acks
+    /// stay in delivery order.
+    pub fn push_dropped(&mut self, tag: u64) {
+        self.started.get_or_insert_with(Instant::now);
+        self.tags.push(tag);
+    }
+
+    /// Deliveries in the batch.
+    pub fn len(&self) -> usize {
+        self.tags.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty()
     }
 
     /// Hands the batch over and starts an empty one.

@@ -1,0 +1,368 @@
+//! One connection's loop: connect, bind as the rules ask, consume, decide, hand batches to
+//! the writer; reconnect with backoff when the session ends; re-bind when the rules change.
+
+use super::writer::{Batch, Writer};
+use super::{backoff, error_chain, PipelineEvent, PipelineOptions, RunReport};
+use crate::bus::{self, topology};
+use crate::config::{Config, Connection};
+use crate::error::BusError;
+use crate::filter::{Action, RuleSet, Subject};
+use crate::history::{Entry, HistoryStore};
+use crate::message::{Envelope, Message};
+use futures_util::StreamExt;
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions};
+use lapin::types::FieldTable;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::{broadcast, watch};
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+pub(super) struct Runner {
+    pub connection: String,
+    pub config: watch::Receiver<Arc<Config>>,
+    pub store: HistoryStore,
+    pub opts: PipelineOptions,
+    pub events: broadcast::Sender<PipelineEvent>,
+    pub cancel: CancellationToken,
+    /// Fault injection for the redelivery test: die between commit and ack.
+    pub abort_after_commit: bool,
+    /// Whether this runner applies retention.
+    pub prunes: bool,
+}
+
+enum End {
+    Shutdown,
+    Idle,
+    /// The connection's broker settings changed: reconnect now.
+    Reconfigured,
+}
+
+/// The rules and settings a session works with, swapped as a whole on reload.
+struct Active {
+    cfg: Arc<Config>,
+    conn: Connection,
+    rules: RuleSet,
+}
+
+impl Runner {
+    fn emit(&self, e: PipelineEvent) {
+        // No listener is fine: the CLI without -v does not subscribe.
+        let _ = self.events.send(e);
+    }
+
+    /// The current config's view of this connection, or why it cannot be used.
+    fn active(&self) -> Result<Active, String> {
+        let cfg = self.config.borrow().clone();
+        let conn = cfg
+            .connections
+            .iter()
+            .find(|c| c.name == self.connection)
+            .cloned()
+            .ok_or_else(|| format!("connection {:?} is no longer configured", self.connection))?;
+        let rules = cfg
+            .rule_set(&self.connection)
+            .map_err(|e| error_chain(&e))?;
+        Ok(Active { cfg, conn, rules })
+    }
+
+    pub async fn run(mut self) -> Result<RunReport, BusError> {
+        let mut report = RunReport::default();
+        let mut failures: u32 = 0;
+        let mut last_progress = Instant::now();
+        let mut next_prune = Instant::now();
+        loop {
+            if self.prunes && Instant::now() >= next_prune {
+                self.prune().await;
+                next_prune = Instant::now() + self.opts.prune_interval;
+            }
+            let active = match self.active() {
+                Ok(a) => a,
+                Err(error) => return Err(BusError::Stopped(error)),
+            };
+            self.config.mark_unchanged();
+            self.emit(PipelineEvent::Connecting {
+                connection: self.connection.clone(),
+                url: active.conn.redacted_url(),
+            });
+            let mut connected = false;
+            let result = self.session(active, &mut report, &mut connected).await;
+            if connected {
+                report.sessions += 1;
+                failures = 0;
+                last_progress = Instant::now();
+            }
+            let error = match result {
+                Ok(End::Shutdown | End::Idle) => break,
+                Ok(End::Reconfigured) => continue,
+                Err(e) => e,
+            };
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            if let Some(idle) = self.opts.until_idle {
+                if last_progress.elapsed() >= idle {
+                    return Err(error);
+                }
+            }
+            failures = failures.saturating_add(1);
+            let retry_in = backoff(failures);
+            tracing::warn!(connection = %self.connection, error = %error_chain(&error), ?retry_in, "broker session ended");
+            self.emit(PipelineEvent::Disconnected {
+                connection: self.connection.clone(),
+                error: error_chain(&error),
+                retry_in,
+            });
+            tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                _ = tokio::time::sleep(retry_in) => {}
+            }
+        }
+        Ok(report)
+    }
+
+    async fn prune(&self) {
+        let h = &self.config.borrow().herald.clone();
+        let age = (h.retention_days > 0)
+            .then(|| Duration::from_secs(u64::from(h.retention_days) * 86_400));
+        let rows = (h.retention_max_rows > 0).then_some(h.retention_max_rows);
+        match self.store.prune(age, rows).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "retention applied"),
+            Err(e) => tracing::warn!(error = %error_chain(&e), "retention failed"),
+        }
+    }
+
+    async fn session(
+        &mut self,
+        mut active: Active,
+        report: &mut RunReport,
+        connected: &mut bool,
+    ) -> Result<End, BusError> {
+        let conn = bus::connect(&active.conn).await?;
+        let rules = active.cfg.rules_for(&self.connection);
+        let applied =
+            topology::setup(&conn, &active.conn, &rules, active.cfg.unmatched()).await?;
+        let channel = applied.channel.clone();
+        let mut plan = applied.plan;
+        let server_side_headers = applied.server_side_headers;
+        let queues = applied.queues;
+        let mut consumers = Vec::new();
+        let mut tags = Vec::new();
+        for q in &queues {
+            let tag = format!("herald-{}", uuid::Uuid::new_v4());
+            let c = channel
+                .basic_consume(
+                    q.as_str().into(),
+                    tag.as_str().into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|source| BusError::Topology {
+                    op: "consume",
+                    name: q.clone(),
+                    source,
+                })?;
+            consumers.push(c);
+            tags.push(tag);
+        }
+        *connected = true;
+        tracing::info!(connection = %self.connection, url = %active.conn.redacted_url(), ?queues, "connected");
+        for note in &plan.notes {
+            tracing::info!(connection = %self.connection, "{note}");
+        }
+        self.emit(PipelineEvent::Connected {
+            connection: self.connection.clone(),
+            url: active.conn.redacted_url(),
+            queues,
+        });
+        self.emit(PipelineEvent::Bound {
+            connection: self.connection.clone(),
+            rules: rules.len(),
+            bindings: plan.bindings.len(),
+            server_side_headers,
+        });
+
+        let mut stream = futures_util::stream::select_all(consumers);
+        // Decoding and rendering here overlap with the previous batch being written there.
+        let (writer_tx, writer) = Writer {
+            store: self.store.clone(),
+            channel: channel.clone(),
+            events: self.events.clone(),
+            abort_after_commit: self.abort_after_commit,
+        }
+        .spawn();
+        let ctx = active.cfg.render_context();
+        let mut batch = Batch::default();
+        let batch_size = active.cfg.herald.batch_size;
+        let mut idle_deadline = self.opts.until_idle.map(|d| Instant::now() + d);
+        let ended: Result<End, BusError> = loop {
+            let flush_at = batch.started.map(|t| t + self.opts.flush_interval);
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => break Ok(End::Shutdown),
+                changed = self.config.changed() => {
+                    if changed.is_err() {
+                        break Ok(End::Shutdown);
+                    }
+                    match self.reload(&conn, &mut active, &mut plan, server_side_headers).await {
+                        Ok(true) => {}
+                        Ok(false) => break Ok(End::Reconfigured),
+                        Err(e) => break Err(e),
+                    }
+                }
+                next = stream.next() => match next {
+                    Some(Ok(delivery)) => {
+                        let tag = delivery.delivery_tag;
+                        let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
+                        self.admit(&mut batch, Entry::new(Message::decode(env), &ctx), tag, &active.rules, report);
+                        if batch.len() >= batch_size && writer_tx.send(batch.take()).await.is_err() {
+                            break Err(BusError::WriterStopped);
+                        }
+                        idle_deadline = self.opts.until_idle.map(|d| Instant::now() + d);
+                    }
+                    Some(Err(source)) => break Err(BusError::Channel { op: "consume", source }),
+                    None => break Err(BusError::ConsumerEnded),
+                },
+                _ = sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
+                    if writer_tx.send(batch.take()).await.is_err() {
+                        break Err(BusError::WriterStopped);
+                    }
+                }
+                _ = sleep_until(idle_deadline.unwrap_or_else(Instant::now)),
+                    if idle_deadline.is_some() && batch.is_empty() => break Ok(End::Idle),
+            }
+        };
+
+        if ended.is_ok() {
+            // Stop deliveries, keep what already arrived.
+            for tag in &tags {
+                let _ = channel
+                    .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+                    .await;
+            }
+            while let Ok(Some(Ok(delivery))) =
+                tokio::time::timeout(Duration::from_millis(200), stream.next()).await
+            {
+                let tag = delivery.delivery_tag;
+                let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
+                self.admit(
+                    &mut batch,
+                    Entry::new(Message::decode(env), &ctx),
+                    tag,
+                    &active.rules,
+                    report,
+                );
+                if batch.len() >= batch_size {
+                    let _ = writer_tx.send(batch.take()).await;
+                }
+            }
+            if !batch.is_empty() {
+                let _ = writer_tx.send(batch.take()).await;
+            }
+        }
+        drop(writer_tx);
+        // The writer's own error (a full disk) explains a stopped writer best.
+        let written = match writer.await {
+            Ok(r) => r,
+            Err(e) => Err(BusError::Stopped(e.to_string())),
+        };
+        match written {
+            Ok(r) => report.totals.add(r),
+            Err(e) => return Err(e),
+        }
+        let end = ended?;
+        // Close the channel before the connection, or the connection close can fail.
+        let _ = channel.close(200, "Herald stopping".into()).await;
+        let _ = conn.close(200, "Herald stopping".into()).await;
+        Ok(end)
+    }
+
+    /// Applies the rules to one decoded delivery and adds it to the batch: stored with its
+    /// decision, quarantined as it is, or (dropped) only acked.
+    fn admit(
+        &self,
+        batch: &mut Batch,
+        mut entry: Entry,
+        tag: u64,
+        rules: &RuleSet,
+        report: &mut RunReport,
+    ) {
+        if let Entry::Stored(s) = &mut entry {
+            let decision = rules.evaluate(&Subject::of(s));
+            if decision.action == Action::Drop {
+                report.dropped += 1;
+                if self.events.receiver_count() > 0 {
+                    self.emit(PipelineEvent::Dropped {
+                        id: s.msg.id.clone(),
+                        topic: s.msg.topic.clone(),
+                        rule: decision.rule.as_deref().map(str::to_owned),
+                    });
+                }
+                batch.push_dropped(tag);
+                return;
+            }
+            s.action = decision.action;
+            s.rule = decision.rule;
+        }
+        batch.push(entry, tag);
+    }
+
+    /// Takes a changed config into the running session. Returns `false` when the
+    /// connection itself changed and must reconnect.
+    async fn reload(
+        &self,
+        conn: &lapin::Connection,
+        active: &mut Active,
+        plan: &mut topology::Plan,
+        own_exchanges: bool,
+    ) -> Result<bool, BusError> {
+        let next = match self.active() {
+            Ok(a) => a,
+            Err(error) => {
+                tracing::error!(connection = %self.connection, %error, "new rules not applied");
+                self.emit(PipelineEvent::ReloadFailed {
+                    connection: self.connection.clone(),
+                    error,
+                });
+                return Ok(true);
+            }
+        };
+        if next.conn != active.conn {
+            tracing::info!(connection = %self.connection, "broker settings changed; reconnecting");
+            return Ok(false);
+        }
+        let rules = next.cfg.rules_for(&self.connection);
+        let new_plan = topology::plan(&next.conn, &rules, next.cfg.unmatched(), own_exchanges);
+        // The new rules first: a message the old bindings still deliver is judged by what the
+        // user wants now, and nothing the new rules want can arrive before they apply.
+        *active = next;
+        if new_plan != *plan {
+            // A separate channel: a refused binding closes its channel, and the consumer's
+            // channel (with its auto-delete queue) must survive that.
+            let control = conn
+                .create_channel()
+                .await
+                .map_err(|source| BusError::Channel {
+                    op: "channel.open",
+                    source,
+                })?;
+            topology::rebind(&control, plan, &new_plan).await?;
+            let _ = control.close(200, "rebound".into()).await;
+            for note in &new_plan.notes {
+                tracing::info!(connection = %self.connection, "{note}");
+            }
+            *plan = new_plan;
+        }
+        tracing::info!(connection = %self.connection, rules = rules.len(), bindings = plan.bindings.len(), "rules reloaded");
+        self.emit(PipelineEvent::Bound {
+            connection: self.connection.clone(),
+            rules: rules.len(),
+            bindings: plan.bindings.len(),
+            server_side_headers: own_exchanges,
+        });
+        Ok(true)
+    }
+}
