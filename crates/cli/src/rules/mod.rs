@@ -200,8 +200,13 @@ fn add(env: &Env, args: &AddArgs) -> anyhow::Result<ExitCode> {
     let mut editor = open_editor(env)?;
     let defaults = defaults(&env.config);
     let mut notes = Vec::new();
-    for r in &rules {
+    for (i, r) in rules.iter().enumerate() {
         check_id(&r.id)?;
+        if rules[..i].iter().any(|e| e.id == r.id) {
+            return Err(
+                UsageError(format!("two of the rules given have the id {:?}", r.id)).into(),
+            );
+        }
         if editor.rule(&r.id)?.is_some() {
             return Err(UsageError(format!(
                 "a rule with id {:?} is already configured: change it with `herald rules edit {}`, \

@@ -34,6 +34,9 @@ pub struct TestArgs {
     /// ago. Default: the whole history.
     #[arg(long, value_name = "T")]
     since: Option<String>,
+    /// Test at most the newest N messages.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
     /// Use the rules of this connection (default: the file's top level, `default`).
     #[arg(long, value_name = "NAME")]
     connection: Option<String>,
@@ -184,7 +187,7 @@ pub async fn test(env: &Env, args: &TestArgs) -> anyhow::Result<ExitCode> {
     let n = args.samples;
     let store = env.open_store().await?;
     report.scanned = store
-        .scan(since, None, |s| {
+        .scan(since, args.limit, |s| {
             let subject = Subject::of(&s);
             let b = before.evaluate(&subject);
             let a = after.evaluate(&subject);

@@ -404,45 +404,30 @@ impl BodyCheck {
             rule: rule.to_owned(),
             reason,
         };
-        let given: Vec<&str> = [
-            ("equals", p.equals.is_some()),
-            ("one_of", p.one_of.is_some()),
-            ("matches", p.matches.is_some()),
-            ("exists", p.exists.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, set)| set.then_some(name))
-        .collect();
-        if given.len() != 1 {
-            return Err(invalid(format!(
-                "body predicate at {:?} needs exactly one of equals, one_of, matches or \
-                 exists, but gives {}",
-                p.pointer,
-                if given.is_empty() {
-                    "none".to_owned()
-                } else {
-                    given.join(" and ")
-                }
-            )));
-        }
         let pointer = parse_pointer(&p.pointer).map_err(|why| {
             invalid(format!(
                 "body pointer {:?} is not a JSON pointer: {why}",
                 p.pointer
             ))
         })?;
-        let test = if let Some(v) = &p.equals {
-            BodyTest::Equals(v.clone())
-        } else if let Some(vs) = &p.one_of {
-            BodyTest::OneOf(vs.as_slice().into())
-        } else if let Some(re) = &p.matches {
-            BodyTest::Matches(Regex::new(re).map_err(|e| FilterError::Regex {
-                rule: rule.to_owned(),
-                regex: re.clone(),
-                source: Box::new(e),
-            })?)
-        } else {
-            BodyTest::Exists(p.exists == Some(true))
+        let test = match (&p.equals, &p.one_of, &p.matches, p.exists) {
+            (Some(v), None, None, None) => BodyTest::Equals(v.clone()),
+            (None, Some(vs), None, None) => BodyTest::OneOf(vs.as_slice().into()),
+            (None, None, Some(re), None) => {
+                BodyTest::Matches(Regex::new(re).map_err(|e| FilterError::Regex {
+                    rule: rule.to_owned(),
+                    regex: re.clone(),
+                    source: Box::new(e),
+                })?)
+            }
+            (None, None, None, Some(want)) => BodyTest::Exists(want),
+            _ => {
+                return Err(invalid(format!(
+                    "body predicate at {:?} needs exactly one of equals, one_of, matches or \
+                     exists",
+                    p.pointer
+                )))
+            }
         };
         Ok(BodyCheck { pointer, test })
     }

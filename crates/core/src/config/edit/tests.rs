@@ -214,3 +214,29 @@ fn save_is_atomic_and_missing_files_are_created() {
     let cfg = Config::load(&path, false).expect("loads");
     assert_eq!(cfg.herald.rules, [rule("a", Action::Notify, &["x"])]);
 }
+
+#[test]
+fn keys_follow_the_rule_order_and_unless_is_inline() {
+    let mut r = rule("k", Action::History, &["p"]);
+    r.when.skip_own = true;
+    r.when.topics = vec!["a.#".into()];
+    r.priority = 7;
+    r.unless = Some(Conditions {
+        skip_own: true,
+        packages: Names {
+            any: Vec::new(),
+            all: vec!["a".into(), "b".into()],
+        },
+        ..Conditions::default()
+    });
+    assert_eq!(
+        rule_snippet(&r).expect("snippet"),
+        "[[herald.rules]]\nid = \"k\"\npriority = 7\naction = \"history\"\ntopics = [\"a.#\"]\n\
+         packages = [\"p\"]\nskip_own = true\n\
+         unless = { packages = { all = [\"a\", \"b\"] }, skip_own = true }\n"
+    );
+    assert_eq!(
+        parse_rules(&rule_snippet(&r).expect("snippet"), Path::new("r")).expect("parses"),
+        [r]
+    );
+}
