@@ -11,9 +11,7 @@ use herald_core::config::{Config, Connection};
 use herald_core::filter::{Action, Pattern, RuleSpec};
 use herald_core::message::{headers_from_json, Properties};
 use herald_e2e::broker::{unique, wait_for_system_broker};
-use herald_e2e::herald::{
-    all_fixtures, confirm_channel, fixture_dirs, publish_raw, rabbitmqctl, Vhost,
-};
+use herald_e2e::herald::{all_fixtures, confirm_channel, publish_raw, rabbitmqctl, Vhost};
 use lapin::options::{BasicConsumeOptions, BasicGetOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, ConnectionProperties};
@@ -101,17 +99,15 @@ struct Item {
     properties: Properties,
 }
 
-/// Every fixture of both corpora (by path) and a few messages no fixture has: about groups,
+/// Every fixture of both corpora (by file name) and a few messages no fixture has: about groups,
 /// with mention headers set to `false`, with the package but another user.
 fn corpus() -> Vec<Item> {
-    let dirs = fixture_dirs();
     let mut items: Vec<Item> = all_fixtures()
         .into_iter()
         .map(|(path, f)| {
-            let dir = dirs.iter().find(|d| path.starts_with(d));
-            let id = path.strip_prefix(dir.map_or(Path::new(""), |d| d.as_path()));
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
             Item {
-                id: id.unwrap_or(&path).to_string_lossy().into_owned(),
+                id: name.expect("a fixture file name"),
                 topic: f.topic.clone(),
                 headers: f.headers.clone(),
                 body: f.body_bytes().expect("fixture body"),
@@ -243,44 +239,53 @@ async fn deliver(vhost: &Vhost, applied: &Applied, items: &[Item]) -> [BTreeSet<
     ]
 }
 
-/// Herald's own exchanges in `vhost`, as the broker lists them.
-fn own_exchanges_on_broker(vhost: &str) -> BTreeSet<String> {
-    rabbitmqctl(&["--no-table-headers", "list_exchanges", "-p", vhost, "name"])
-        .lines()
-        .map(str::trim)
-        .filter(|n| n.starts_with(topology::OWN_EXCHANGE_PREFIX))
-        .map(str::to_owned)
-        .collect()
+/// Herald's own exchanges and every binding (source, destination, routing key) in a vhost.
+#[derive(Debug, PartialEq, Eq)]
+struct Topology {
+    own: BTreeSet<String>,
+    bindings: BTreeSet<(String, String, String)>,
 }
 
-fn own_exchanges_planned(p: &Plan) -> BTreeSet<String> {
-    p.own_exchanges.iter().map(|x| x.name.clone()).collect()
-}
-
-type Route = (String, String, String);
-
-/// (source, destination, routing key) of every binding in `vhost` but the default
-/// exchange's.
-fn bindings_on_broker(vhost: &str) -> BTreeSet<Route> {
-    let columns = ["source_name", "destination_name", "routing_key"];
-    let mut args = vec!["--no-table-headers", "list_bindings", "-p", vhost];
-    args.extend(columns);
-    rabbitmqctl(&args)
-        .lines()
-        .filter_map(|l| {
+impl Topology {
+    /// As the broker lists it (without the default exchange's bindings).
+    fn on_broker(vhost: &str) -> Topology {
+        let list = |what: &[&str]| {
+            let mut args = vec!["--no-table-headers", what[0], "-p", vhost];
+            args.extend(&what[1..]);
+            rabbitmqctl(&args)
+        };
+        let own = list(&["list_exchanges", "name"]);
+        let own = own.lines().map(str::trim);
+        let bindings = list(&[
+            "list_bindings",
+            "source_name",
+            "destination_name",
+            "routing_key",
+        ]);
+        let bindings = bindings.lines().filter_map(|l| {
             let mut cols = l.split('\t').map(str::to_owned);
             let (s, d, k) = (cols.next()?, cols.next()?, cols.next().unwrap_or_default());
             (!s.is_empty()).then_some((s, d, k))
-        })
-        .collect()
-}
+        });
+        Topology {
+            own: own
+                .filter(|n| n.starts_with(topology::OWN_EXCHANGE_PREFIX))
+                .map(str::to_owned)
+                .collect(),
+            bindings: bindings.collect(),
+        }
+    }
 
-fn bindings_planned(p: &Plan) -> BTreeSet<Route> {
-    let route = |b: &topology::PlannedBinding| {
-        let dest = b.destination.name().to_owned();
-        (b.source.clone(), dest, b.routing_key.clone())
-    };
-    p.bindings.iter().map(route).collect()
+    fn planned(p: &Plan) -> Topology {
+        let route = |b: &topology::PlannedBinding| {
+            let dest = b.destination.name().to_owned();
+            (b.source.clone(), dest, b.routing_key.clone())
+        };
+        Topology {
+            own: p.own_exchanges.iter().map(|x| x.name.clone()).collect(),
+            bindings: p.bindings.iter().map(route).collect(),
+        }
+    }
 }
 
 fn assert_same(case: &str, queue: &str, got: &BTreeSet<String>, want: &BTreeSet<String>) {
@@ -312,13 +317,9 @@ async fn narrowed_bindings_deliver_exactly_what_the_rules_select() {
         // What is bound is what was planned.
         let p = &applied.plan;
         assert_eq!(
-            bindings_on_broker(&vhost.name),
-            bindings_planned(p),
+            Topology::on_broker(&vhost.name),
+            Topology::planned(p),
             "{case}: {p:#?}"
-        );
-        assert_eq!(
-            own_exchanges_on_broker(&vhost.name),
-            own_exchanges_planned(p)
         );
         if *case == "user and package" {
             // amq.topic → X1 → X2 → queue; koji.events → X → queue.
@@ -401,8 +402,7 @@ async fn refused_own_exchanges_fall_back_to_client_side_headers() {
         "{:?}",
         p.notes
     );
-    assert!(own_exchanges_on_broker(&vhost.name).is_empty());
-    assert_eq!(bindings_on_broker(&vhost.name), bindings_planned(p));
+    assert_eq!(Topology::on_broker(&vhost.name), Topology::planned(p));
     let again = applied.replan(&conn, &rules, Action::Drop);
     assert!(
         !again.needs_own_exchanges(),
@@ -445,14 +445,8 @@ async fn publish_mentions(ch: &Channel, id: &str, mentions: &Value) {
         message_id: Some(id.to_owned()),
         ..Properties::default()
     };
-    publish_raw(
-        ch,
-        "amq.topic",
-        BUILD_TOPIC,
-        b"{}",
-        props.to_amqp(Some(headers)),
-    )
-    .await;
+    let props = props.to_amqp(Some(headers));
+    publish_raw(ch, "amq.topic", BUILD_TOPIC, b"{}", props).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -468,28 +462,23 @@ async fn rebinding_under_a_steady_stream_loses_and_duplicates_nothing() {
         .await
         .expect("setup");
     let new_plan = applied.replan(&conn, &new_rules, Action::Drop);
-    let (old_own, new_own) = (
-        own_exchanges_planned(&applied.plan),
-        own_exchanges_planned(&new_plan),
+    let (before, after) = (
+        Topology::planned(&applied.plan),
+        Topology::planned(&new_plan),
     );
-    assert!(!old_own.is_empty() && !new_own.is_empty());
-    assert!(old_own.is_disjoint(&new_own), "entirely new chains");
+    assert!(!before.own.is_empty() && !after.own.is_empty());
+    assert!(before.own.is_disjoint(&after.own), "entirely new chains");
 
     // The consumer lives on the topology's channel, as in the pipeline.
     let options = BasicConsumeOptions {
         no_ack: true,
         ..BasicConsumeOptions::default()
     };
-    let mut consumer = applied
+    let (queue, tag) = (TOPIC_QUEUE.into(), "narrowing".into());
+    let consume = applied
         .channel
-        .basic_consume(
-            TOPIC_QUEUE.into(),
-            "narrowing".into(),
-            options,
-            FieldTable::default(),
-        )
-        .await
-        .expect("consume");
+        .basic_consume(queue, tag, options, FieldTable::default());
+    let mut consumer = consume.await.expect("consume");
     let seen = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
     let received = Arc::new(AtomicUsize::new(0));
     let consuming = {
@@ -525,17 +514,12 @@ async fn rebinding_under_a_steady_stream_loses_and_duplicates_nothing() {
     topology::rebind(&applied.channel, &applied.plan, &new_plan)
         .await
         .expect("rebind");
-    let after = published.load(Ordering::SeqCst);
+    let sent = published.load(Ordering::SeqCst);
     assert!(
-        after < STREAM,
-        "the stream still flowed when the rebind ended ({after})"
+        sent < STREAM,
+        "the stream still flowed after the rebind ({sent})"
     );
-    assert_eq!(
-        own_exchanges_on_broker(&vhost.name),
-        new_own,
-        "old chain deleted"
-    );
-    assert_eq!(bindings_on_broker(&vhost.name), bindings_planned(&new_plan));
+    assert_eq!(Topology::on_broker(&vhost.name), after, "old chain deleted");
 
     publishing.await.expect("publisher");
     let wait_for = |n: usize, secs: u64| {
@@ -581,5 +565,11 @@ async fn rebinding_under_a_steady_stream_loses_and_duplicates_nothing() {
         assert_eq!(received.load(Ordering::SeqCst), STREAM + 1);
     }
     consuming.abort();
+
+    // And back: a two-filter chain goes as cleanly.
+    topology::rebind(&applied.channel, &new_plan, &applied.plan)
+        .await
+        .expect("rebind back");
+    assert_eq!(Topology::on_broker(&vhost.name), before);
     let _ = amqp.close(200, "done".into()).await;
 }

@@ -162,7 +162,7 @@ async fn killed_between_commit_and_ack_no_duplicate_rows() {
     let known: i64 = stderr
         .split("already known ")
         .nth(1)
-        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no summary line in {stderr}"));
     assert_eq!(known, after_crash, "{stderr}");

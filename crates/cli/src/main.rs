@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod import;
+mod notify_test;
 mod query;
 mod rules;
 mod run;
@@ -68,6 +69,11 @@ enum Command {
     /// Measure ingest throughput and search latency (run by hand, not in CI).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Show one sample notification per source, to check the desktop's notification server.
+    NotifyTest(notify_test::NotifyTestArgs),
+    /// Open a link the way a notification's Open action does (http/https only).
+    #[command(hide = true)]
+    OpenLink(notify_test::OpenLinkArgs),
 }
 
 /// What every command needs: the config and where the history lives.
@@ -118,7 +124,13 @@ fn expand_home(p: &std::path::Path) -> PathBuf {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The desktop's UTC offset, read while the process is single-threaded (the `time` crate
+/// refuses afterwards).
+pub static LOCAL_OFFSET: std::sync::OnceLock<time::UtcOffset> = std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
+    let _ =
+        LOCAL_OFFSET.set(time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC));
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -161,6 +173,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(cmd) => rules::rules(Env::load(&cli, false)?, cmd).await,
         Command::Import(args) => import::import(Env::load(&cli, false)?, args).await,
         Command::Bench(cmd) => bench::bench(Env::load(&cli, false)?, cmd).await,
+        Command::NotifyTest(args) => notify_test::notify_test(args).await,
+        Command::OpenLink(args) => notify_test::open_link(args),
     }
 }
 

@@ -246,5 +246,15 @@ pub async fn stats(env: Env, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     for c in &s.by_topic {
         writeln!(out, "  {:>9}  {}", c.count, clean(&c.name))?;
     }
+    writeln!(out, "\nby rule:")?;
+    for c in &s.by_rule {
+        writeln!(out, "  {:>9}  {}", c.count, clean(&c.name))?;
+    }
+    if !s.by_notification.is_empty() {
+        writeln!(out, "\nnotifications:")?;
+        for c in &s.by_notification {
+            writeln!(out, "  {:>9}  {}", c.count, c.name)?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,9 +3,11 @@
 
 use crate::Env;
 use herald_core::config::Config;
+use herald_core::notify::{Freedesktop, Notifier};
 use herald_core::pipeline::{Pipeline, PipelineEvent, PipelineOptions, Reloader};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -14,6 +16,10 @@ pub struct RunArgs {
     /// Exit after SECS seconds without a message (for scripts and tests).
     #[arg(long, value_name = "SECS")]
     until_idle: Option<f64>,
+
+    /// Do not raise desktop notifications (messages rules mark `notify` are still stored).
+    #[arg(long)]
+    no_notify: bool,
 }
 
 pub async fn run(env: Env, args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -33,11 +39,28 @@ pub async fn run(env: Env, args: &RunArgs) -> anyhow::Result<ExitCode> {
         env.db.display()
     );
     let config_path = env.config_path.clone();
+    let notifier = if args.no_notify {
+        None
+    } else {
+        match Freedesktop::connect(None) {
+            Ok(n) => Some(Arc::new(n) as Arc<dyn Notifier>),
+            Err(e) => {
+                eprintln!("herald: {e}; notifications are off, messages are still stored");
+                None
+            }
+        }
+    };
     let handle = Pipeline::start(
         env.config,
         store,
         PipelineOptions {
             until_idle,
+            notifier,
+            config_path: config_path.clone(),
+            local_offset: crate::LOCAL_OFFSET
+                .get()
+                .copied()
+                .unwrap_or(time::UtcOffset::UTC),
             ..PipelineOptions::default()
         },
     );
@@ -74,10 +97,7 @@ pub async fn run(env: Env, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let report = result?;
     eprintln!(
         "herald: stored {}, quarantined {}, already known {}, dropped by rules {}",
-        report.totals.stored,
-        report.totals.quarantined,
-        report.totals.duplicates,
-        report.dropped
+        report.totals.stored, report.totals.quarantined, report.totals.duplicates, report.dropped
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -152,6 +172,10 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
                 retry_in.as_secs_f64()
             )
         }
+        PipelineEvent::Notified { summary, messages } if verbose > 0 => {
+            eprintln!("notified: {summary} ({messages} messages)")
+        }
+        PipelineEvent::NotifyFailed { error } => eprintln!("herald: notification failed: {error}"),
         PipelineEvent::ReloadFailed { connection, error } => {
             eprintln!("herald: [{connection}] new rules not applied: {error}")
         }
@@ -168,11 +192,15 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
             ..
         } if verbose > 0 => eprintln!(
             "{severity} {source:<15} {topic}  {summary}  [{action}{}]",
-            rule.as_deref().map(|r| format!(" by {r}")).unwrap_or_default()
+            rule.as_deref()
+                .map(|r| format!(" by {r}"))
+                .unwrap_or_default()
         ),
         PipelineEvent::Dropped { id, topic, rule } if verbose > 1 => eprintln!(
             "dropped {id} {topic}{}",
-            rule.as_deref().map(|r| format!(" by {r}")).unwrap_or_default()
+            rule.as_deref()
+                .map(|r| format!(" by {r}"))
+                .unwrap_or_default()
         ),
         PipelineEvent::Quarantined { id, topic, reason } if verbose > 0 => {
             eprintln!("quarantined {id} {topic}: {reason}")

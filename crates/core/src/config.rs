@@ -7,6 +7,7 @@
 
 use crate::error::{ConfigError, FilterError};
 use crate::filter::{effective_rules, Action, Profile, RuleOrigin, RuleSet, RuleSpec};
+use crate::notify::NotifySettings;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -151,6 +152,9 @@ pub struct HeraldSettings {
     /// point of rules is to narrow), `history` when there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unmatched: Option<Action>,
+    /// Notification preferences: digest window, rate limit, quiet hours.
+    #[serde(default, skip_serializing_if = "NotifySettings::is_default")]
+    pub notifications: NotifySettings,
     /// More brokers, each with the same keys as the top level of a fedora-messaging file.
     #[serde(default, skip_serializing)]
     connections: BTreeMap<String, RawConnection>,
@@ -168,6 +172,7 @@ impl Default for HeraldSettings {
             profile: Profile::default(),
             rules: Vec::new(),
             unmatched: None,
+            notifications: NotifySettings::default(),
             connections: BTreeMap::new(),
         }
     }
@@ -315,6 +320,10 @@ impl Config {
         for c in &self.connections {
             c.validate()?;
         }
+        if let Some(q) = &self.herald.notifications.quiet_hours {
+            q.validate()
+                .map_err(|reason| invalid("herald.notifications.quiet_hours", reason))?;
+        }
         if self.herald.batch_size == 0 {
             return Err(invalid(
                 "herald.batch_size",
@@ -322,7 +331,8 @@ impl Config {
             ));
         }
         for c in &self.connections {
-            self.rule_set(&c.name).map_err(|e| invalid("herald.rules", e.to_string()))?;
+            self.rule_set(&c.name)
+                .map_err(|e| invalid("herald.rules", e.to_string()))?;
         }
         Ok(())
     }

@@ -53,6 +53,17 @@ pub enum ConfigError {
     NoHome,
 }
 
+/// Showing a notification.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("no notification server on the session bus ({0})")]
+    NoServer(String),
+    #[error("the notification server failed: {0}")]
+    Server(String),
+    #[error("cannot open link: {0}")]
+    Link(String),
+}
+
 /// A rule that cannot be compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {

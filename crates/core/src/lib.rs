@@ -8,9 +8,10 @@ pub mod error;
 pub mod filter;
 pub mod history;
 pub mod message;
+pub mod notify;
 pub mod pipeline;
 pub mod recorded;
 pub mod sources;
 
-pub use error::{BusError, ConfigError, FilterError, HistoryError, RecordError};
+pub use error::{BusError, ConfigError, FilterError, HistoryError, NotifyError, RecordError};
 pub use message::{Envelope, Message};

@@ -10,7 +10,10 @@ fn empty_file_is_the_fedora_public_profile() {
     let cfg = parse("").expect("empty config parses");
     assert!(cfg.primary().fedora_public_profile);
     assert_eq!(cfg.primary().amqp_url, FEDORA_PUBLIC_URL);
-    assert_eq!(cfg.primary().tls.ca_cert, Some(fedora_cert_dir().join("cacert.pem")));
+    assert_eq!(
+        cfg.primary().tls.ca_cert,
+        Some(fedora_cert_dir().join("cacert.pem"))
+    );
     assert!(cfg.primary().tls.has_client_cert());
     assert_eq!(cfg.primary().qos.prefetch_count, 25);
     let (name, q) = cfg.primary().queues.iter().next().expect("one queue");
@@ -83,7 +86,10 @@ retention_days = 30
     let cfg = parse(text).expect("fedora-messaging config parses");
     assert!(!cfg.primary().fedora_public_profile);
     assert!(cfg.primary().tls.has_client_cert());
-    assert_eq!(cfg.primary().client_properties["app"], "Example Application");
+    assert_eq!(
+        cfg.primary().client_properties["app"],
+        "Example Application"
+    );
     assert_eq!(cfg.primary().queues.len(), 1);
     assert!(cfg.primary().queues["my_queue"].durable);
     assert_eq!(
@@ -186,7 +192,8 @@ routing_keys = ["tasks.#"]
     assert_eq!(cfg.connections[1].name, "internal");
     assert!(cfg.connections[1].tls.certfile.is_none());
     assert_eq!(cfg.pulp_connections(), ["internal"]);
-    let ids = |conn: &str| -> Vec<String> { cfg.rules_for(conn).into_iter().map(|r| r.id).collect() };
+    let ids =
+        |conn: &str| -> Vec<String> { cfg.rules_for(conn).into_iter().map(|r| r.id).collect() };
     assert_eq!(ids(PRIMARY)[0], "quiet-docs");
     assert!(!ids(PRIMARY).contains(&"koji-mine".to_owned()));
     assert!(!ids(PRIMARY).iter().any(|id| id.starts_with("pulp")));

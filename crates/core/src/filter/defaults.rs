@@ -24,9 +24,13 @@ const STORE: i32 = 110;
 const RELATED: i32 = 120;
 
 /// The rules implied by `profile`. `pulp_connections` names the connections that carry Pulp;
-/// the Pulp rules apply only there.
+/// the Pulp rules apply only there. No profile means no default rules: a plain
+/// fedora-messaging config keeps everything its bindings deliver.
 pub fn default_rules(profile: &Profile, pulp_connections: &[String]) -> Vec<RuleSpec> {
     let mut out = Vec::new();
+    if profile.is_empty() {
+        return out;
+    }
     let rule = |id: &str, description: &str, priority, action, when| {
         let mut r = RuleSpec::new(id, action, when);
         r.description = Some(description.to_owned());
@@ -149,25 +153,45 @@ pub fn default_rules(profile: &Profile, pulp_connections: &[String]) -> Vec<Rule
             },
         ));
     }
-    let mut related = |id: &str, description: &str, names: &[String], set: fn(&mut Conditions, Names)| {
-        if names.is_empty() {
-            return;
-        }
-        let mut when = Conditions::default();
-        set(&mut when, Names::any_of(names.iter().cloned()));
-        out.push(rule(id, description, RELATED, Action::History, when));
-    };
-    related("groups", "Messages about my groups", &profile.groups, |c, n| c.groups = n);
-    related("containers-watched", "Messages about my containers", &profile.containers, |c, n| {
-        c.containers = n
-    });
-    related("modules-watched", "Messages about my modules", &profile.modules, |c, n| {
-        c.modules = n
-    });
-    related("flatpaks-watched", "Messages about my flatpaks", &profile.flatpaks, |c, n| {
-        c.flatpaks = n
-    });
-    related("follow", "What the people I follow do", &profile.follow, |c, n| c.users = n);
+    let mut related =
+        |id: &str, description: &str, names: &[String], set: fn(&mut Conditions, Names)| {
+            if names.is_empty() {
+                return;
+            }
+            let mut when = Conditions::default();
+            set(&mut when, Names::any_of(names.iter().cloned()));
+            out.push(rule(id, description, RELATED, Action::History, when));
+        };
+    related(
+        "groups",
+        "Messages about my groups",
+        &profile.groups,
+        |c, n| c.groups = n,
+    );
+    related(
+        "containers-watched",
+        "Messages about my containers",
+        &profile.containers,
+        |c, n| c.containers = n,
+    );
+    related(
+        "modules-watched",
+        "Messages about my modules",
+        &profile.modules,
+        |c, n| c.modules = n,
+    );
+    related(
+        "flatpaks-watched",
+        "Messages about my flatpaks",
+        &profile.flatpaks,
+        |c, n| c.flatpaks = n,
+    );
+    related(
+        "follow",
+        "What the people I follow do",
+        &profile.follow,
+        |c, n| c.users = n,
+    );
     if !pulp_connections.is_empty() {
         let on_pulp = |mut r: RuleSpec| {
             r.connections = pulp_connections.to_vec();
@@ -269,15 +293,26 @@ mod tests {
             .collect();
         assert_eq!(
             ids,
-            ["koji-mine-finished", "koji-mine", "bodhi-mine", "copr-mine-finished", "copr-mine"]
+            [
+                "koji-mine-finished",
+                "koji-mine",
+                "bodhi-mine",
+                "copr-mine-finished",
+                "copr-mine"
+            ]
         );
     }
 
     #[test]
     fn pulp_rules_only_on_pulp_connections() {
-        let rules = default_rules(&Profile::default(), &["internal".to_owned()]);
-        assert!(!rules.is_empty());
-        assert!(rules.iter().all(|r| r.applies_to("internal") && !r.applies_to("default")));
+        let p = profile(&["alice"], &[]);
+        let rules = default_rules(&p, &["internal".to_owned()]);
+        let pulp: Vec<&RuleSpec> = rules.iter().filter(|r| r.id.starts_with("pulp")).collect();
+        assert_eq!(pulp.len(), 3);
+        assert!(pulp
+            .iter()
+            .all(|r| r.applies_to("internal") && !r.applies_to("default")));
+        assert!(default_rules(&Profile::default(), &["internal".to_owned()]).is_empty());
     }
 
     #[test]

@@ -183,12 +183,22 @@ mod tests {
     #[case("a..b", "a..b", true)]
     #[case("", "", true)]
     #[case("", "a", false)]
-    #[case("org.fedoraproject.*.buildsys.build.state.change",
-           "org.fedoraproject.prod.buildsys.build.state.change", true)]
-    #[case("org.fedoraproject.*.buildsys.build.state.change",
-           "org.fedoraproject.prod.buildsys.task.state.change", false)]
+    #[case(
+        "org.fedoraproject.*.buildsys.build.state.change",
+        "org.fedoraproject.prod.buildsys.build.state.change",
+        true
+    )]
+    #[case(
+        "org.fedoraproject.*.buildsys.build.state.change",
+        "org.fedoraproject.prod.buildsys.task.state.change",
+        false
+    )]
     fn matching(#[case] pattern: &str, #[case] key: &str, #[case] expect: bool) {
-        assert_eq!(Pattern::new(pattern).matches(key), expect, "{pattern} vs {key:?}");
+        assert_eq!(
+            Pattern::new(pattern).matches(key),
+            expect,
+            "{pattern} vs {key:?}"
+        );
     }
 
     #[rstest]
@@ -207,7 +217,11 @@ mod tests {
     #[case("a.b", "a.b", true)]
     #[case("a.b", "a.c", false)]
     fn covering(#[case] a: &str, #[case] b: &str, #[case] expect: bool) {
-        assert_eq!(Pattern::new(a).covers(&Pattern::new(b)), expect, "{a} ⊇ {b}");
+        assert_eq!(
+            Pattern::new(a).covers(&Pattern::new(b)),
+            expect,
+            "{a} ⊇ {b}"
+        );
     }
 
     #[rstest]
@@ -276,7 +290,10 @@ mod tests {
                 assert_eq!(p.overlaps(q), both, "{p} ∩ {q}");
                 if p.covers(q) {
                     for k in &keys {
-                        assert!(!q.matches_words(k) || p.matches_words(k), "{p} ⊇ {q} on {k:?}");
+                        assert!(
+                            !q.matches_words(k) || p.matches_words(k),
+                            "{p} ⊇ {q} on {k:?}"
+                        );
                     }
                 }
             }

@@ -3,12 +3,12 @@
 
 use crate::error::HistoryError;
 use crate::filter::Action;
-use std::sync::Arc;
 use crate::message::{decode_header_table, Envelope, Message, Properties};
 use crate::sources::{render, RenderContext, Rendered};
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
+use std::sync::Arc;
 
 /// The part of a body that goes into the full-text index. Bodies can be large (Koji task
 /// trees, Pulp progress reports); indexing their bounded string content keeps ingest fast

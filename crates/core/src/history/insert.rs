@@ -47,8 +47,17 @@ impl HistoryStore {
     /// Rows are written with multi-row statements: each statement crosses to SQLite's thread
     /// once, which is most of the cost of a small row.
     pub async fn insert_batch(&self, entries: &[Entry]) -> Result<InsertReport, HistoryError> {
+        Ok(self.insert_batch_new(entries).await?.0)
+    }
+
+    /// [`insert_batch`](Self::insert_batch), also returning the ids of the messages this
+    /// batch added (not the ones already known), so that only they raise notifications.
+    pub async fn insert_batch_new(
+        &self,
+        entries: &[Entry],
+    ) -> Result<(InsertReport, HashSet<String>), HistoryError> {
         if entries.is_empty() {
-            return Ok(InsertReport::default());
+            return Ok((InsertReport::default(), HashSet::new()));
         }
         // IMMEDIATE: take the write lock before reading the row ids to use.
         let mut tx = self
@@ -99,7 +108,8 @@ impl HistoryStore {
         }
         report.duplicates = entries.len() - report.stored - report.quarantined;
         tx.commit().await.map_err(HistoryError::query("commit"))?;
-        Ok(report)
+        let added = stored.iter().map(|s| s.msg.id.clone()).collect();
+        Ok((report, added))
     }
 }
 

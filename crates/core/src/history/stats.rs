@@ -19,6 +19,10 @@ pub struct Stats {
     pub by_source: Vec<Count>,
     /// The most frequent topics.
     pub by_topic: Vec<Count>,
+    /// Messages per deciding rule (`-` when none matched or for imports).
+    pub by_rule: Vec<Count>,
+    /// What became of messages marked notify: shown, coalesced, rate_limited, quiet, …
+    pub by_notification: Vec<Count>,
     pub database_bytes: i64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub oldest: Option<OffsetDateTime>,
@@ -27,6 +31,30 @@ pub struct Stats {
 }
 
 impl HistoryStore {
+    /// Records what became of messages marked notify, in one transaction.
+    pub async fn set_fates(
+        &self,
+        fates: &[(String, crate::notify::Fate)],
+    ) -> Result<(), HistoryError> {
+        if fates.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(HistoryError::query("begin"))?;
+        for (id, fate) in fates {
+            sqlx::query("UPDATE messages SET notification = ? WHERE id = ?")
+                .bind(fate.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(HistoryError::query("record notification"))?;
+        }
+        tx.commit().await.map_err(HistoryError::query("commit"))
+    }
+
     pub async fn stats(&self, top_topics: u32) -> Result<Stats, HistoryError> {
         let e = HistoryError::query;
         let one = |sql: &'static str| async move {
@@ -67,6 +95,18 @@ impl HistoryStore {
             by_topic: counts(
                 "SELECT topic, COUNT(*) AS n FROM messages GROUP BY topic ORDER BY n DESC LIMIT ?",
                 i64::from(top_topics),
+            )
+            .await?,
+            by_rule: counts(
+                "SELECT COALESCE(rule, '-'), COUNT(*) AS n FROM messages GROUP BY rule \
+                 ORDER BY n DESC LIMIT ?",
+                1000,
+            )
+            .await?,
+            by_notification: counts(
+                "SELECT notification, COUNT(*) AS n FROM messages WHERE notification IS NOT NULL \
+                 GROUP BY notification ORDER BY n DESC LIMIT ?",
+                100,
             )
             .await?,
             database_bytes: one(

@@ -21,12 +21,16 @@ use crate::config::Config;
 use crate::error::BusError;
 use crate::filter::Action;
 use crate::history::{HistoryStore, InsertReport};
+use crate::notify::Notifier;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use time::UtcOffset;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+mod notify;
 mod session;
 mod writer;
 
@@ -39,6 +43,13 @@ pub struct PipelineOptions {
     pub flush_interval: Duration,
     /// How often retention is applied.
     pub prune_interval: Duration,
+    /// Shows notifications; `None` records every notify message as `disabled`.
+    pub notifier: Option<Arc<dyn Notifier>>,
+    /// The config file, where "Mute <package>" writes its rule.
+    pub config_path: Option<PathBuf>,
+    /// The desktop's UTC offset for quiet hours. Read it before the runtime starts threads:
+    /// the `time` crate cannot read it safely afterwards.
+    pub local_offset: UtcOffset,
 }
 
 impl Default for PipelineOptions {
@@ -47,6 +58,9 @@ impl Default for PipelineOptions {
             until_idle: None,
             flush_interval: Duration::from_millis(50),
             prune_interval: Duration::from_secs(3600),
+            notifier: None,
+            config_path: None,
+            local_offset: UtcOffset::UTC,
         }
     }
 }
@@ -105,6 +119,15 @@ pub enum PipelineEvent {
     StoreFailed {
         error: String,
     },
+    /// A notification was shown, reporting `messages` messages.
+    Notified {
+        summary: String,
+        messages: usize,
+    },
+    /// The notification server failed; the messages stay in the history.
+    NotifyFailed {
+        error: String,
+    },
     /// A reload could not be applied; the previous rules stay in force.
     ReloadFailed {
         connection: String,
@@ -136,6 +159,7 @@ pub struct PipelineHandle {
     events: broadcast::Sender<PipelineEvent>,
     cancel: CancellationToken,
     config: Reloader,
+    control: mpsc::UnboundedSender<notify::Control>,
     task: JoinHandle<Result<RunReport, BusError>>,
 }
 
@@ -187,6 +211,21 @@ impl PipelineHandle {
         self.config.clone()
     }
 
+    /// Holds notifications (for `for_how_long`, or until [`resume`](Self::resume)); messages
+    /// are still stored, and a summary follows when the pause ends.
+    pub fn pause_notifications(&self, for_how_long: Option<Duration>) {
+        let _ = self.control.send(notify::Control::Pause(for_how_long));
+    }
+
+    pub fn resume_notifications(&self) {
+        let _ = self.control.send(notify::Control::Resume);
+    }
+
+    /// Applies new notification preferences at once.
+    pub fn set_notify_settings(&self, s: crate::notify::NotifySettings) {
+        let _ = self.control.send(notify::Control::Settings(s));
+    }
+
     /// Waits for the pipeline to end (after [`shutdown`](Self::shutdown), when idle, or on a
     /// fatal error).
     pub async fn wait(self) -> Result<RunReport, BusError> {
@@ -206,7 +245,26 @@ impl Pipeline {
         let (events, _) = broadcast::channel(1024);
         let cancel = CancellationToken::new();
         let names: Vec<String> = cfg.connections.iter().map(|c| c.name.clone()).collect();
+        let settings = cfg.herald.notifications.clone();
         let (config, _) = watch::channel(Arc::new(cfg));
+        let reloader = Reloader {
+            config: Arc::new(config),
+        };
+        let (candidates_tx, candidates) = mpsc::channel(256);
+        let (control_tx, control) = mpsc::unbounded_channel();
+        let actions = opts.notifier.as_ref().is_some_and(|n| n.supports_actions());
+        let stage = notify::Stage {
+            notifier: opts.notifier.clone(),
+            attention: crate::notify::Attention::new(settings, actions),
+            store: store.clone(),
+            events: events.clone(),
+            candidates,
+            control,
+            config_path: opts.config_path.clone(),
+            reloader: reloader.clone(),
+            local_offset: opts.local_offset,
+        };
+        let stage = tokio::spawn(stage.run());
         let abort_after_commit = std::env::var_os("HERALD_FAULT_ABORT_AFTER_COMMIT").is_some();
         let runners: Vec<JoinHandle<Result<RunReport, BusError>>> = names
             .into_iter()
@@ -214,7 +272,8 @@ impl Pipeline {
             .map(|(i, name)| {
                 let runner = session::Runner {
                     connection: name,
-                    config: config.subscribe(),
+                    config: reloader.config.subscribe(),
+                    notify: candidates_tx.clone(),
                     store: store.clone(),
                     opts: opts.clone(),
                     events: events.clone(),
@@ -226,13 +285,13 @@ impl Pipeline {
                 tokio::spawn(runner.run())
             })
             .collect();
-        let task = tokio::spawn(supervise(runners, events.clone(), cancel.clone()));
+        drop(candidates_tx);
+        let task = tokio::spawn(supervise(runners, stage, events.clone(), cancel.clone()));
         PipelineHandle {
             events,
             cancel,
-            config: Reloader {
-                config: Arc::new(config),
-            },
+            config: reloader,
+            control: control_tx,
             task,
         }
     }
@@ -241,6 +300,7 @@ impl Pipeline {
 /// Waits for every connection's loop; the first fatal error stops the others.
 async fn supervise(
     runners: Vec<JoinHandle<Result<RunReport, BusError>>>,
+    stage: JoinHandle<()>,
     events: broadcast::Sender<PipelineEvent>,
     cancel: CancellationToken,
 ) -> Result<RunReport, BusError> {
@@ -261,6 +321,9 @@ async fn supervise(
             }
         }
     }
+    // The runners' writers were the stage's only senders: it ends once it has recorded what
+    // they handed over.
+    let _ = stage.await;
     let _ = events.send(PipelineEvent::Stopped);
     match first_error {
         Some(e) => Err(e),

@@ -9,19 +9,22 @@ use crate::error::BusError;
 use crate::filter::{Action, RuleSet, Subject};
 use crate::history::{Entry, HistoryStore};
 use crate::message::{Envelope, Message};
+use crate::notify::Candidate;
 use futures_util::StreamExt;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions};
 use lapin::types::FieldTable;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 pub(super) struct Runner {
     pub connection: String,
     pub config: watch::Receiver<Arc<Config>>,
+    /// Committed messages marked notify go here.
+    pub notify: mpsc::Sender<Vec<Candidate>>,
     pub store: HistoryStore,
     pub opts: PipelineOptions,
     pub events: broadcast::Sender<PipelineEvent>,
@@ -142,8 +145,7 @@ impl Runner {
     ) -> Result<End, BusError> {
         let conn = bus::connect(&active.conn).await?;
         let rules = active.cfg.rules_for(&self.connection);
-        let applied =
-            topology::setup(&conn, &active.conn, &rules, active.cfg.unmatched()).await?;
+        let applied = topology::setup(&conn, &active.conn, &rules, active.cfg.unmatched()).await?;
         let channel = applied.channel.clone();
         let mut plan = applied.plan;
         let server_side_headers = applied.server_side_headers;
@@ -191,6 +193,7 @@ impl Runner {
             store: self.store.clone(),
             channel: channel.clone(),
             events: self.events.clone(),
+            notify: self.notify.clone(),
             abort_after_commit: self.abort_after_commit,
         }
         .spawn();

@@ -5,8 +5,11 @@
 
 use super::{error_chain, PipelineEvent};
 use crate::error::{BusError, HistoryError};
+use crate::filter::Action;
 use crate::history::{Entry, HistoryStore, InsertReport, Quarantined};
+use crate::notify::Candidate;
 use lapin::options::BasicAckOptions;
+use std::collections::HashSet;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -15,6 +18,8 @@ pub(super) struct Writer {
     pub store: HistoryStore,
     pub channel: lapin::Channel,
     pub events: broadcast::Sender<PipelineEvent>,
+    /// Committed messages marked notify, for the notification stage.
+    pub notify: mpsc::Sender<Vec<Candidate>>,
     /// Fault injection for the redelivery test: die between commit and ack.
     pub abort_after_commit: bool,
 }
@@ -42,7 +47,7 @@ impl Writer {
         if batch.tags.is_empty() {
             return Ok(InsertReport::default());
         }
-        let written = match self.store.insert_batch(&batch.entries).await {
+        let (written, added) = match self.store.insert_batch_new(&batch.entries).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %error_chain(&e), "batch write failed; writing one by one");
@@ -61,6 +66,22 @@ impl Writer {
             std::process::abort();
         }
         batch.ack(&self.channel).await?;
+        // Only messages this batch added: a redelivery of a stored message was notified (or
+        // deliberately not) the first time.
+        let notify: Vec<Candidate> = batch
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Stored(s) if s.action == Action::Notify && added.contains(&s.msg.id) => {
+                    Some(Candidate::from_stored(s))
+                }
+                _ => None,
+            })
+            .collect();
+        if !notify.is_empty() {
+            // The stage only ends after the writers, so this fails only if it panicked.
+            let _ = self.notify.send(notify).await;
+        }
         if self.events.receiver_count() > 0 {
             for e in &batch.entries {
                 let _ = self.events.send(match e {
@@ -87,11 +108,18 @@ impl Writer {
 
     /// A batch failed as a whole: find the rows that cannot be stored and quarantine them
     /// with the database's reason.
-    async fn write_one_by_one(&self, entries: &[Entry]) -> Result<InsertReport, HistoryError> {
+    async fn write_one_by_one(
+        &self,
+        entries: &[Entry],
+    ) -> Result<(InsertReport, HashSet<String>), HistoryError> {
         let mut total = InsertReport::default();
+        let mut added = HashSet::new();
         for e in entries {
-            match self.store.insert_batch(std::slice::from_ref(e)).await {
-                Ok(r) => total.add(r),
+            match self.store.insert_batch_new(std::slice::from_ref(e)).await {
+                Ok((r, new)) => {
+                    total.add(r);
+                    added.extend(new);
+                }
                 Err(err) => {
                     let q = Entry::Quarantined(Box::new(Quarantined {
                         msg: e.message().clone(),
@@ -101,7 +129,7 @@ impl Writer {
                 }
             }
         }
-        Ok(total)
+        Ok((total, added))
     }
 }
 

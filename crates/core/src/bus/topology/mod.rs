@@ -7,7 +7,7 @@
 mod plan;
 
 pub use plan::{
-    arguments, exchange_kind, plan, Arguments, Destination, OwnExchange, Plan, PlannedBinding,
+    exchange_kind, plan, Arguments, Destination, OwnExchange, Plan, PlannedBinding,
     OWN_EXCHANGE_PREFIX,
 };
 
@@ -22,6 +22,7 @@ use lapin::options::{
 use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
 use lapin::types::FieldTable;
 use lapin::{Channel, ExchangeKind};
+use plan::arguments;
 
 /// The `op` of the error when declaring one of Herald's own exchanges fails.
 const OWN_EXCHANGE: &str = "declaring Herald's own exchange";
@@ -60,15 +61,12 @@ pub async fn setup(
     let channel = open_channel(connection).await?;
     let wanted = plan(conn, rules, unmatched, true);
     match declare_plan(&channel, conn, &wanted).await {
-        Ok(queues) => {
-            log_notes(&wanted);
-            Ok(Applied {
-                channel,
-                plan: wanted,
-                queues,
-                server_side_headers: true,
-            })
-        }
+        Ok(queues) => Ok(Applied {
+            channel,
+            plan: wanted,
+            queues,
+            server_side_headers: true,
+        }),
         Err(BusError::Topology { op, name, source })
             if op == OWN_EXCHANGE && access_refused(&source) =>
         {
@@ -80,7 +78,6 @@ pub async fn setup(
             let channel = open_channel(connection).await?;
             let fallback = plan(conn, rules, unmatched, false);
             let queues = declare_plan(&channel, conn, &fallback).await?;
-            log_notes(&fallback);
             Ok(Applied {
                 channel,
                 plan: fallback,
@@ -174,13 +171,20 @@ pub async fn rebind(channel: &Channel, old: &Plan, new: &Plan) -> Result<(), Bus
                 source,
             })?;
     }
-    log_notes(new);
     Ok(())
 }
 
-fn log_notes(p: &Plan) {
-    for n in &p.notes {
-        tracing::info!("bindings: {n}");
+impl std::fmt::Display for PlannedBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} → {}", self.source, self.destination.name())?;
+        if !self.routing_key.is_empty() {
+            write!(f, " ({})", self.routing_key)?;
+        }
+        if !self.arguments.is_empty() {
+            let args = serde_json::to_string(&self.arguments).unwrap_or_default();
+            write!(f, " {args}")?;
+        }
+        Ok(())
     }
 }
 

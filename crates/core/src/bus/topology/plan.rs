@@ -70,20 +70,6 @@ impl Destination {
     }
 }
 
-impl std::fmt::Display for PlannedBinding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} → {}", self.source, self.destination.name())?;
-        if !self.routing_key.is_empty() {
-            write!(f, " ({})", self.routing_key)?;
-        }
-        if !self.arguments.is_empty() {
-            let args = serde_json::to_string(&self.arguments).unwrap_or_default();
-            write!(f, " {args}")?;
-        }
-        Ok(())
-    }
-}
-
 /// The type of exchange `name` on `conn`: as declared, else what the broker's predeclared
 /// `amq.*` exchanges are, else topic.
 pub fn exchange_kind<'a>(conn: &'a Connection, name: &str) -> &'a str {
@@ -103,7 +89,13 @@ pub fn exchange_kind<'a>(conn: &'a Connection, name: &str) -> &'a str {
 /// of its own for chains of header filters; without them header conditions are left to the
 /// client.
 pub fn plan(conn: &Connection, rules: &[RuleSpec], unmatched: Action, own_exchanges: bool) -> Plan {
-    let mut p = Planner::new(conn, own_exchanges);
+    let mut p = Planner {
+        conn,
+        own_exchanges,
+        direct: Vec::new(),
+        chains: Vec::new(),
+        notes: Vec::new(),
+    };
     let keep: Vec<&RuleSpec> = rules
         .iter()
         .filter(|r| r.action.keeps() && !r.disabled)
@@ -157,6 +149,19 @@ struct Chain {
     hops: Vec<Arguments>,
 }
 
+impl Chain {
+    /// Equal but for the entry keys.
+    fn same_filters(&self, o: &Chain) -> bool {
+        (
+            &self.queue,
+            self.durable,
+            &self.source,
+            &self.entry.args,
+            &self.hops,
+        ) == (&o.queue, o.durable, &o.source, &o.entry.args, &o.hops)
+    }
+}
+
 #[derive(Debug)]
 struct Planner<'a> {
     conn: &'a Connection,
@@ -166,17 +171,7 @@ struct Planner<'a> {
     notes: Vec<String>,
 }
 
-impl<'a> Planner<'a> {
-    fn new(conn: &'a Connection, own_exchanges: bool) -> Planner<'a> {
-        Planner {
-            conn,
-            own_exchanges,
-            direct: Vec::new(),
-            chains: Vec::new(),
-            notes: Vec::new(),
-        }
-    }
-
+impl Planner<'_> {
     fn note(&mut self, line: String) {
         if !self.notes.contains(&line) {
             self.notes.push(line);
@@ -186,30 +181,28 @@ impl<'a> Planner<'a> {
     /// The configured binding as it is: one binding per routing key, or one with key "".
     fn configured(&mut self, b: &BindingSpec) {
         let args = arguments(&b.arguments);
-        for key in configured_keys(b) {
-            self.direct
-                .push(binding(&b.exchange, queue(&b.queue), &key, &args));
-        }
+        let each = configured_keys(b).into_iter();
+        let each = each.map(|k| binding(&b.exchange, queue(&b.queue), &k, &args));
+        self.direct.extend(each);
     }
 
     /// What rule `r` needs through binding `b`.
     fn rule(&mut self, b: &BindingSpec, kind: Kind, r: &RuleSpec) {
         let (id, e, q) = (&r.id, &b.exchange, &b.queue);
         let args = arguments(&b.arguments);
+        // What the broker checks for this rule, for the note.
+        let mut checks = Vec::new();
         let mut entry = match kind {
             Kind::Topic => {
                 let keys = narrow_keys(&configured_keys(b), &r.when.topics);
                 if keys.is_empty() {
                     self.note(format!(
-                        "rule {id}: none of its topics can come through {e} → {q}; nothing bound for it"
+                        "rule {id}: none of its topics can come through {e} → {q}; nothing bound"
                     ));
                     return;
                 }
                 if !r.when.topics.is_empty() {
-                    self.note(format!(
-                        "rule {id}: {e} → {q} narrowed to {}",
-                        keys.join(", ")
-                    ));
+                    checks.push(format!("topics {}", keys.join(", ")));
                 }
                 Entry { keys, args }
             }
@@ -222,72 +215,87 @@ impl<'a> Planner<'a> {
         if kind == Kind::Headers && !hops.is_empty() && !has_header_constraints(&entry.args) {
             // The configured binding lets everything through: the first hop takes its place.
             entry.args = hops.remove(0);
-            self.note(format!(
-                "rule {id}: header filter bound directly on {e} → {q}"
-            ));
+            checks.push("a header filter on the binding itself".to_owned());
         }
         if hops.is_empty() {
             self.direct_entry(e, q, &entry);
-            return;
-        }
-        if !self.own_exchanges {
-            self.note(format!(
-                "rule {id}: header filtering for {e} → {q} is done client-side (Herald cannot \
-                 declare exchanges of its own here)"
+        } else if !self.own_exchanges {
+            checks.push(format!(
+                "{} header filter(s) client-side only (Herald may not declare exchanges here)",
+                hops.len()
             ));
             self.direct_entry(e, q, &entry);
-            return;
+        } else {
+            checks.push(format!(
+                "{} header filter(s) through Herald's own exchanges",
+                hops.len()
+            ));
+            let chain = Chain {
+                queue: q.clone(),
+                durable: self.conn.queues.get(q).is_some_and(|s| s.durable),
+                source: e.clone(),
+                entry,
+                hops,
+            };
+            self.chains.push((id.clone(), chain));
         }
-        self.note(format!(
-            "rule {id}: {} header filter(s) on {e} → {q} through Herald's own exchanges",
-            hops.len()
-        ));
-        let durable = self.conn.queues.get(q).is_some_and(|s| s.durable);
-        // Equal conditions give equal chains, whatever order the topics were written in.
-        entry.keys.sort();
-        let chain = Chain {
-            queue: q.clone(),
-            durable,
-            source: e.clone(),
-            entry,
-            hops,
-        };
-        self.chains.push((id.clone(), chain));
+        if checks.is_empty() {
+            checks.push("everything (no topic or header condition)".to_owned());
+        }
+        self.note(format!("rule {id}: {e} → {q}: {}", checks.join("; ")));
     }
 
     fn direct_entry(&mut self, source: &str, q: &str, entry: &Entry) {
-        for key in &entry.keys {
-            self.direct
-                .push(binding(source, queue(q), key, &entry.args));
-        }
+        let to = queue(q);
+        let each = entry
+            .keys
+            .iter()
+            .map(|k| binding(source, to.clone(), k, &entry.args));
+        self.direct.extend(each);
     }
 
     fn finish(mut self) -> Plan {
         let mut bindings = Vec::new();
-        let mut own: Vec<OwnExchange> = Vec::new();
-        let direct = std::mem::take(&mut self.direct);
-        for b in direct {
+        for b in std::mem::take(&mut self.direct) {
             self.push(&mut bindings, b);
         }
-        let chains = std::mem::take(&mut self.chains);
-        for (id, chain) in chains {
-            let covered = chain.entry.keys.iter().all(|k| {
-                bindings.iter().any(|b: &PlannedBinding| {
-                    b.destination == Destination::Queue(chain.queue.clone())
-                        && self.delivers(b, &chain.source, k, &chain.entry.args)
-                })
+        // Chains with the same filters share one: the union of their entry keys.
+        let mut merged: Vec<(Vec<String>, Chain)> = Vec::new();
+        for (id, chain) in std::mem::take(&mut self.chains) {
+            match merged.iter_mut().find(|(_, c)| c.same_filters(&chain)) {
+                Some((ids, c)) => {
+                    ids.push(id);
+                    c.entry.keys.extend(chain.entry.keys);
+                }
+                None => merged.push((vec![id], chain)),
+            }
+        }
+        let mut own: Vec<OwnExchange> = Vec::new();
+        for (ids, mut chain) in merged {
+            // Keys a direct binding to the queue already delivers need no filters.
+            let q = queue(&chain.queue);
+            let (source, args) = (&chain.source, &chain.entry.args);
+            let needed = narrow_keys(&chain.entry.keys, &[]).into_iter().filter(|k| {
+                let direct =
+                    |b: &PlannedBinding| b.destination == q && self.delivers(b, source, k, args);
+                !bindings.iter().any(direct)
             });
-            if covered {
+            let mut keys: Vec<String> = needed.collect();
+            if keys.is_empty() {
                 self.note(format!(
-                    "rule {id}: its header filters are not needed on {} → {}: another rule's \
-                     binding already delivers everything they would",
-                    chain.source, chain.queue
+                    "rule {}: header filters not needed on {source} → {}: another rule's binding \
+                     already delivers everything they would",
+                    ids.join(", "),
+                    chain.queue
                 ));
                 continue;
             }
-            for (i, _) in chain.hops.iter().enumerate() {
+            keys.sort();
+            chain.entry.keys = keys;
+            let names: Vec<String> = (0..chain.hops.len()).map(|i| own_name(&chain, i)).collect();
+            for name in &names {
                 let x = OwnExchange {
-                    name: own_name(&chain, i),
+                    name: name.clone(),
                     durable: chain.durable,
                 };
                 if !own.contains(&x) {
@@ -295,19 +303,18 @@ impl<'a> Planner<'a> {
                 }
             }
             for k in &chain.entry.keys {
-                let to = Destination::Exchange(own_name(&chain, 0));
+                let to = Destination::Exchange(names[0].clone());
                 self.push(
                     &mut bindings,
                     binding(&chain.source, to, k, &chain.entry.args),
                 );
             }
             for (i, hop) in chain.hops.iter().enumerate() {
-                let to = if i + 1 == chain.hops.len() {
-                    queue(&chain.queue)
-                } else {
-                    Destination::Exchange(own_name(&chain, i + 1))
+                let to = match names.get(i + 1) {
+                    Some(next) => Destination::Exchange(next.clone()),
+                    None => queue(&chain.queue),
                 };
-                self.push(&mut bindings, binding(&own_name(&chain, i), to, "", hop));
+                self.push(&mut bindings, binding(&names[i], to, "", hop));
             }
         }
         Plan {
@@ -378,7 +385,7 @@ fn configured_keys(b: &BindingSpec) -> Vec<String> {
 }
 
 /// TOML binding arguments as JSON.
-pub fn arguments(t: &toml::Table) -> Arguments {
+pub(super) fn arguments(t: &toml::Table) -> Arguments {
     match serde_json::to_value(t) {
         Ok(Value::Object(o)) => o.into_iter().collect(),
         _ => Arguments::new(),
@@ -486,16 +493,17 @@ fn header_hops(when: &Conditions, id: &str, notes: &mut Vec<String>) -> Vec<Argu
                 }
             }
             MatchMode::Any => {
-                let usable: Vec<_> = hm
-                    .values
-                    .iter()
-                    .filter(|(k, _)| !k.starts_with("x-"))
-                    .collect();
-                if !usable.is_empty() && usable.iter().all(|(k, v)| expressible(k, v)) {
-                    let mut h = Arguments::from([("x-match".to_owned(), Value::from("any"))]);
-                    h.extend(usable.into_iter().map(|(k, v)| (k.clone(), v.clone())));
-                    hops.push(h);
-                } else if !usable.is_empty() {
+                let mut h = Arguments::from([("x-match".to_owned(), Value::from("any"))]);
+                h.extend(
+                    hm.values
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with("x-"))
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+                // Leaving out one alternative would narrow the any-of: all go, or none.
+                if h.iter().all(|(k, v)| k == "x-match" || expressible(k, v)) {
+                    hops.extend((h.len() > 1).then_some(h));
+                } else {
                     note(format!(
                         "rule {id}: its any-of header values are checked client-side"
                     ));

@@ -115,7 +115,7 @@ fn default_binding_is_narrowed_to_the_rules_topics() {
     assert_eq!(direct_keys(&p), want);
     assert_eq!(p.bindings.len(), 2);
     assert!(p.own_exchanges.is_empty());
-    assert!(noted(&p, &["koji", "narrowed"]), "{:?}", p.notes);
+    assert!(noted(&p, &["koji", "topics"]), "{:?}", p.notes);
 }
 
 #[test]
@@ -369,4 +369,26 @@ fn other_exchange_kinds_keep_their_binding() {
     let p = narrowed(&fanout, r#"{ id = "r", users = ["spot"] }"#);
     assert_eq!(p.bindings, [to_queue("events", "", json!({}))]);
     assert!(p.own_exchanges.is_empty());
+}
+
+#[test]
+fn chains_with_the_same_filters_merge() {
+    let p = narrowed(
+        &topic_conn(),
+        r#"{ id = "koji", topics = ["a.b.#"], users = ["spot"] },
+           { id = "copr", topics = ["c.#"], users = ["spot"] },
+           { id = "copr-end", topics = ["c.end"], users = ["spot"] },
+           { id = "all-a", topics = ["a.#"] }"#,
+    );
+    assert_eq!(p.own_exchanges.len(), 1, "{p:#?}");
+    let x = &p.own_exchanges[0].name;
+    let into_chain: Vec<_> = p
+        .bindings
+        .iter()
+        .filter(|b| b.destination == Destination::Exchange(x.clone()))
+        .map(|b| b.routing_key.as_str())
+        .collect();
+    // `a.b.#` comes through `all-a`'s direct binding already; `c.end` through `c.#`.
+    assert_eq!(into_chain, ["c.#"]);
+    assert_eq!(direct_keys(&p), ["a.#"]);
 }

@@ -1,0 +1,185 @@
+//! The notification stage: messages a rule marked `notify`, once committed, go through the
+//! attention policy; what it lets through is shown by the notifier (from a blocking task, as
+//! D-Bus calls block); every message's fate is written back to the history. Actions invoked
+//! on a notification come back here: open the link, mute a package (a rule written to the
+//! config and applied at once), snooze the rule for an hour.
+
+use super::{error_chain, PipelineEvent, Reloader};
+use crate::config::Config;
+use crate::filter::{Action, Conditions, Names, RuleSpec};
+use crate::history::HistoryStore;
+use crate::notify::{Attention, Candidate, Fate, Notifier, NotifyAction, NotifySettings, Planned};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use time::{OffsetDateTime, UtcOffset};
+use tokio::sync::{broadcast, mpsc};
+
+/// How long "Snooze" pauses a rule.
+const SNOOZE: Duration = Duration::from_secs(3600);
+/// Priority of "Mute <package>" rules: before every default and ordinary rule.
+const MUTE_PRIORITY: i32 = 5;
+
+/// Commands from the front ends.
+#[derive(Debug)]
+pub(super) enum Control {
+    Pause(Option<Duration>),
+    Resume,
+    Settings(NotifySettings),
+}
+
+pub(super) struct Stage {
+    pub notifier: Option<Arc<dyn Notifier>>,
+    pub attention: Attention,
+    pub store: HistoryStore,
+    pub events: broadcast::Sender<PipelineEvent>,
+    pub candidates: mpsc::Receiver<Vec<Candidate>>,
+    pub control: mpsc::UnboundedReceiver<Control>,
+    pub config_path: Option<PathBuf>,
+    pub reloader: Reloader,
+    pub local_offset: UtcOffset,
+}
+
+impl Stage {
+    fn local_now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc().to_offset(self.local_offset)
+    }
+
+    /// Runs until every connection's writer is gone.
+    pub async fn run(mut self) {
+        let mut actions = self.notifier.as_ref().and_then(|n| n.take_actions());
+        loop {
+            let due = self
+                .attention
+                .next_due()
+                .map(tokio::time::Instant::from_std);
+            tokio::select! {
+                batch = self.candidates.recv() => match batch {
+                    Some(batch) => self.offer(batch).await,
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                    let planned = self.attention.due(Instant::now(), self.local_now());
+                    for p in planned {
+                        self.show(p).await;
+                    }
+                }
+                Some(c) = self.control.recv() => match c {
+                    Control::Pause(d) => self.attention.pause(d.map(|d| Instant::now() + d)),
+                    Control::Resume => self.attention.resume(),
+                    Control::Settings(s) => self.attention.set_settings(s),
+                },
+                Some(a) = recv(&mut actions) => self.act(a).await,
+            }
+        }
+    }
+
+    async fn offer(&mut self, batch: Vec<Candidate>) {
+        let mut fates = Vec::with_capacity(batch.len());
+        for c in batch {
+            let id = c.id.clone();
+            if self.notifier.is_none() {
+                fates.push((id, Fate::Disabled));
+                continue;
+            }
+            let verdict = self.attention.offer(c, Instant::now(), self.local_now());
+            let fate = match verdict.show {
+                Some(p) => {
+                    if self.show(p).await {
+                        verdict.fate
+                    } else {
+                        Fate::Failed
+                    }
+                }
+                None => verdict.fate,
+            };
+            fates.push((id, fate));
+        }
+        if let Err(e) = self.store.set_fates(&fates).await {
+            tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
+        }
+    }
+
+    /// Shows one planned notification; false when the server failed.
+    async fn show(&mut self, p: Planned) -> bool {
+        let Some(notifier) = self.notifier.clone() else {
+            return false;
+        };
+        let n = p.notification.clone();
+        let shown = tokio::task::spawn_blocking(move || notifier.show(&n)).await;
+        match shown {
+            Ok(Ok(id)) => {
+                self.attention.shown(&p.slot, id);
+                let _ = self.events.send(PipelineEvent::Notified {
+                    summary: p.notification.summary.clone(),
+                    messages: p.covers.len(),
+                });
+                true
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %error_chain(&e), "notification not shown");
+                let _ = self.events.send(PipelineEvent::NotifyFailed {
+                    error: error_chain(&e),
+                });
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "notification task failed");
+                false
+            }
+        }
+    }
+
+    async fn act(&mut self, a: NotifyAction) {
+        match a {
+            NotifyAction::Open { url } => {
+                let opened =
+                    tokio::task::spawn_blocking(move || crate::notify::open_link(&url)).await;
+                if let Ok(Err(e)) = opened {
+                    tracing::warn!(error = %error_chain(&e), "link not opened");
+                }
+            }
+            NotifyAction::Snooze { rule } => {
+                tracing::info!(%rule, "rule snoozed for an hour");
+                self.attention.snooze(&rule, Instant::now() + SNOOZE);
+            }
+            NotifyAction::Mute { package } => match self.mute(&package) {
+                Ok(cfg) => {
+                    tracing::info!(%package, "package muted");
+                    self.reloader.reload(cfg);
+                }
+                Err(e) => tracing::warn!(%package, error = %e, "could not mute the package"),
+            },
+        }
+    }
+
+    /// Writes a rule that drops messages about `package` and returns the new config.
+    fn mute(&self, package: &str) -> Result<Config, String> {
+        let path = self
+            .config_path
+            .as_ref()
+            .ok_or("Herald runs without a config file")?;
+        let mut rule = RuleSpec::new(
+            format!("mute-{package}"),
+            Action::Drop,
+            Conditions {
+                packages: Names::any_of([package]),
+                ..Conditions::default()
+            },
+        );
+        rule.priority = MUTE_PRIORITY;
+        rule.description = Some(format!("Muted from a notification: {package}"));
+        let mut editor =
+            crate::config::edit::ConfigEditor::load(path).map_err(|e| error_chain(&e))?;
+        editor.upsert_rule(&rule).map_err(|e| error_chain(&e))?;
+        editor.save().map_err(|e| error_chain(&e))?;
+        Config::load(path, false).map_err(|e| error_chain(&e))
+    }
+}
+
+async fn recv(rx: &mut Option<mpsc::UnboundedReceiver<NotifyAction>>) -> Option<NotifyAction> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
