@@ -5,3 +5,6 @@ pub mod broker;
 pub mod certs;
 pub mod dbus;
 pub mod herald;
+pub mod keyring;
+pub mod notify_world;
+pub mod tray;

@@ -76,8 +76,13 @@ fn notify_test_sends_herald_notifications_with_icons_urgency_actions_and_escapin
             icons.join(format!("source-{source}.png")),
             "{call:#?}"
         );
-        // Every sample offers actions; the first is also the default.
-        assert_eq!(call.action_keys().first(), Some(&"default"), "{call:#?}");
+        // Only a link is a default action: clicking never mutes or snoozes.
+        let keys = call.action_keys();
+        assert_eq!(
+            keys.first() == Some(&"default"),
+            keys.contains(&"open"),
+            "{call:#?}"
+        );
     }
     let urgencies: Vec<Option<u8>> = calls.iter().map(|c| c.urgency).collect();
     assert_eq!(
@@ -96,7 +101,7 @@ fn notify_test_sends_herald_notifications_with_icons_urgency_actions_and_escapin
         koji.action_labels(),
         ["Open", "Open", "Mute chromium", "Snooze 1 h"]
     );
-    assert_eq!(calls[4].action_keys(), ["default", "snooze:pulp-tasks"]);
+    assert_eq!(calls[4].action_keys(), ["snooze:pulp-tasks"]);
 
     let hostile = &calls[5];
     assert!(

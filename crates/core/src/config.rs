@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod connection;
 pub mod edit;
+
+pub use connection::Connection;
 
 /// The Fedora public broker. The password is empty: the client certificate identifies users.
 pub const FEDORA_PUBLIC_URL: &str = "amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub";
@@ -35,23 +38,6 @@ pub struct Config {
 
 /// The name of the connection the top level of the file describes.
 pub const PRIMARY: &str = "default";
-
-/// One broker: where it is, how to log in, what to declare and bind. The fedora-messaging
-/// keys, read unchanged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Connection {
-    pub name: String,
-    pub amqp_url: String,
-    pub tls: Tls,
-    pub client_properties: BTreeMap<String, String>,
-    pub exchanges: BTreeMap<String, ExchangeSpec>,
-    pub queues: BTreeMap<String, QueueSpec>,
-    pub bindings: Vec<BindingSpec>,
-    pub qos: Qos,
-    pub passive_declares: bool,
-    /// True when the broker settings are the built-in Fedora public profile.
-    pub fedora_public_profile: bool,
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -408,126 +394,6 @@ impl Config {
     }
 }
 
-impl Connection {
-    /// The Fedora public broker, with a private UUID queue bound to everything.
-    pub fn fedora_public(name: &str) -> Connection {
-        let queue = uuid::Uuid::new_v4().to_string();
-        let dir = fedora_cert_dir();
-        let cert = |f: &str| Some(dir.join(f));
-        Connection {
-            name: name.to_owned(),
-            amqp_url: FEDORA_PUBLIC_URL.to_owned(),
-            tls: Tls {
-                ca_cert: cert("cacert.pem"),
-                certfile: cert("fedora-cert.pem"),
-                keyfile: cert("fedora-key.pem"),
-            },
-            client_properties: BTreeMap::new(),
-            exchanges: BTreeMap::new(),
-            queues: BTreeMap::from([(queue.clone(), private_queue())]),
-            bindings: vec![BindingSpec {
-                queue,
-                exchange: "amq.topic".to_owned(),
-                routing_keys: vec!["#".to_owned()],
-                arguments: toml::Table::new(),
-            }],
-            qos: Qos::default(),
-            passive_declares: false,
-            fedora_public_profile: true,
-        }
-    }
-
-    fn from_raw(name: &str, raw: RawConnection) -> Connection {
-        let mut c = match raw.amqp_url {
-            None => Connection::fedora_public(name),
-            Some(url) => Connection {
-                amqp_url: url,
-                tls: Tls::default(),
-                ..Connection::fedora_public(name)
-            },
-        };
-        c.fedora_public_profile = c.amqp_url == FEDORA_PUBLIC_URL;
-        if let Some(tls) = raw.tls {
-            c.tls = tls;
-        }
-        c.client_properties = raw
-            .client_properties
-            .into_iter()
-            .map(|(k, v)| match v {
-                toml::Value::String(s) => (k, s),
-                other => (k, other.to_string()),
-            })
-            .collect();
-        if let Some(x) = raw.exchanges {
-            c.exchanges = x;
-        }
-        if let Some(q) = raw.queues {
-            c.queues = q;
-            // A file that names its queues but no bindings binds nothing, as in fedora-messaging.
-            c.bindings = Vec::new();
-        }
-        if let Some(b) = raw.bindings {
-            c.bindings = b;
-        }
-        if let Some(q) = raw.qos {
-            c.qos = q;
-        }
-        c.passive_declares = raw.passive_declares;
-        c
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        let prefix = if self.name == PRIMARY {
-            String::new()
-        } else {
-            format!("herald.connections.{}.", self.name)
-        };
-        let invalid = |key: &str, reason: String| ConfigError::Invalid {
-            key: format!("{prefix}{key}"),
-            reason,
-        };
-        let scheme = self.amqp_url.split("://").next().unwrap_or_default();
-        if !matches!(scheme, "amqp" | "amqps") || !self.amqp_url.contains("://") {
-            return Err(invalid(
-                "amqp_url",
-                "must start with amqp:// or amqps://".to_owned(),
-            ));
-        }
-        if self.tls.certfile.is_some() != self.tls.keyfile.is_some() {
-            return Err(invalid(
-                "tls",
-                "certfile and keyfile must be given together".to_owned(),
-            ));
-        }
-        for b in &self.bindings {
-            if !self.queues.contains_key(&b.queue) {
-                return Err(invalid(
-                    "bindings",
-                    format!(
-                        "binding names queue {:?}, which [queues] does not declare",
-                        b.queue
-                    ),
-                ));
-            }
-        }
-        if self.queues.is_empty() {
-            return Err(invalid("queues", "at least one queue is needed".to_owned()));
-        }
-        if self.qos.prefetch_count == 0 {
-            return Err(invalid(
-                "qos.prefetch_count",
-                "0 means unlimited; give a number, e.g. 25".to_owned(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The broker URL with any password replaced, safe for logs and messages.
-    pub fn redacted_url(&self) -> String {
-        redact_url(&self.amqp_url)
-    }
-}
-
 /// Where the public broker certificates are: the fedora-messaging package's directory, else
 /// the same files in Herald's own config directory (for systems without that package).
 pub fn fedora_cert_dir() -> PathBuf {
@@ -540,16 +406,6 @@ pub fn fedora_cert_dir() -> PathBuf {
     match user {
         Some(u) if u.join("cacert.pem").exists() => u,
         _ => system.to_owned(),
-    }
-}
-
-fn private_queue() -> QueueSpec {
-    // The public broker only lets anonymous consumers declare exclusive, auto-deleted queues.
-    QueueSpec {
-        durable: false,
-        auto_delete: true,
-        exclusive: true,
-        arguments: toml::Table::new(),
     }
 }
 

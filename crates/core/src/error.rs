@@ -165,3 +165,54 @@ pub enum BusError {
     #[error(transparent)]
     History(#[from] HistoryError),
 }
+
+/// The OS keyring, where connection passwords and key passphrases live. Never holds a secret:
+/// keyring errors are kept as text, because `keyring::Error::BadEncoding` carries the bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error(
+        "this build of Herald has no keyring backend: the {kind} of connection {connection:?} \
+         would only be kept in memory and lost, so it is not stored (build herald-core with \
+         keyring's sync-secret-service feature)"
+    )]
+    NotPersistent {
+        connection: String,
+        kind: crate::secrets::SecretKind,
+    },
+    #[error(
+        "cannot {op} the {kind} of connection {connection:?}: the keyring is locked or refused \
+         access ({reason})"
+    )]
+    Locked {
+        op: &'static str,
+        connection: String,
+        kind: crate::secrets::SecretKind,
+        reason: String,
+    },
+    #[error(
+        "cannot {op} the {kind} of connection {connection:?}: no keyring ({reason}). Is a \
+         Secret Service such as gnome-keyring or KeePassXC running on the session bus?"
+    )]
+    Unavailable {
+        op: &'static str,
+        connection: String,
+        kind: crate::secrets::SecretKind,
+        reason: String,
+    },
+    #[error("cannot {op} the {kind} of connection {connection:?} in the keyring: {reason}")]
+    Keyring {
+        op: &'static str,
+        connection: String,
+        kind: crate::secrets::SecretKind,
+        reason: String,
+    },
+    #[error("the {kind} stored for connection {connection:?} is not UTF-8 text")]
+    NotText {
+        connection: String,
+        kind: crate::secrets::SecretKind,
+    },
+    #[error("a connection needs a name before its {kind} can go into the keyring")]
+    NoConnectionName { kind: crate::secrets::SecretKind },
+    #[error("cannot put a password into broker URL {url}: {reason}")]
+    Url { url: String, reason: String },
+}

@@ -11,7 +11,10 @@ pub mod message;
 pub mod notify;
 pub mod pipeline;
 pub mod recorded;
+pub mod secrets;
 pub mod sources;
 
-pub use error::{BusError, ConfigError, FilterError, HistoryError, NotifyError, RecordError};
+pub use error::{
+    BusError, ConfigError, FilterError, HistoryError, NotifyError, RecordError, SecretError,
+};
 pub use message::{Envelope, Message};

@@ -55,6 +55,34 @@ impl HistoryStore {
         tx.commit().await.map_err(HistoryError::query("commit"))
     }
 
+    /// Among `ids`, the stored messages marked notify whose fate was never recorded: a crash
+    /// or a failed ack between commit and notification leaves them so, and their redelivery
+    /// must still be offered.
+    pub async fn unnotified(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashSet<String>, HistoryError> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let mut b: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+                "SELECT id FROM messages WHERE action = 'notify' AND notification IS NULL \
+                 AND id IN (",
+            );
+            let mut list = b.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            b.push(")");
+            let found: Vec<String> = b
+                .build_query_scalar()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(HistoryError::query("find unnotified messages"))?;
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
     pub async fn stats(&self, top_topics: u32) -> Result<Stats, HistoryError> {
         let e = HistoryError::query;
         let one = |sql: &'static str| async move {

@@ -45,7 +45,7 @@ pub struct PipelineOptions {
     pub prune_interval: Duration,
     /// Shows notifications; `None` records every notify message as `disabled`.
     pub notifier: Option<Arc<dyn Notifier>>,
-    /// The config file, where "Mute <package>" writes its rule.
+    /// The config file, where "Mute `<package>`" writes its rule.
     pub config_path: Option<PathBuf>,
     /// The desktop's UTC offset for quiet hours. Read it before the runtime starts threads:
     /// the `time` crate cannot read it safely afterwards.
@@ -93,6 +93,7 @@ pub enum PipelineEvent {
         error: String,
         retry_in: Duration,
     },
+    /// A message was added to the history (a redelivery of a stored one is not reported).
     Stored {
         id: String,
         topic: String,
@@ -211,7 +212,7 @@ impl PipelineHandle {
         self.config.clone()
     }
 
-    /// Holds notifications (for `for_how_long`, or until [`resume`](Self::resume)); messages
+    /// Holds notifications (for `for_how_long`, or until [`resume_notifications`](Self::resume_notifications)); messages
     /// are still stored, and a summary follows when the pause ends.
     pub fn pause_notifications(&self, for_how_long: Option<Duration>) {
         let _ = self.control.send(notify::Control::Pause(for_how_long));

@@ -66,13 +66,37 @@ impl Writer {
             std::process::abort();
         }
         batch.ack(&self.channel).await?;
-        // Only messages this batch added: a redelivery of a stored message was notified (or
-        // deliberately not) the first time.
+        // Messages this batch added, and redeliveries of stored ones whose notification was
+        // never decided (the previous run stopped between commit and notification); the others
+        // were notified, or deliberately not, the first time.
+        let repeated: Vec<&str> = batch
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Stored(s) if s.action == Action::Notify && !added.contains(&s.msg.id) => {
+                    Some(s.msg.id.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let undecided = if repeated.is_empty() {
+            HashSet::new()
+        } else {
+            self.store.unnotified(&repeated).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %error_chain(&e), "cannot tell which redeliveries were notified");
+                HashSet::new()
+            })
+        };
+        let mut offered = HashSet::new();
         let notify: Vec<Candidate> = batch
             .entries
             .iter()
             .filter_map(|e| match e {
-                Entry::Stored(s) if s.action == Action::Notify && added.contains(&s.msg.id) => {
+                Entry::Stored(s)
+                    if s.action == Action::Notify
+                        && (added.contains(&s.msg.id) || undecided.contains(&s.msg.id))
+                        && offered.insert(s.msg.id.as_str()) =>
+                {
                     Some(Candidate::from_stored(s))
                 }
                 _ => None,
@@ -85,6 +109,8 @@ impl Writer {
         if self.events.receiver_count() > 0 {
             for e in &batch.entries {
                 let _ = self.events.send(match e {
+                    // A redelivery of a stored message is not news.
+                    Entry::Stored(s) if !added.contains(&s.msg.id) => continue,
                     Entry::Stored(s) => PipelineEvent::Stored {
                         id: s.msg.id.clone(),
                         topic: s.msg.topic.clone(),

@@ -20,9 +20,9 @@ pub(super) struct Offer {
     pub(super) action: NotifyAction,
 }
 
-/// The action keys and labels for `actions`: the first also as `default` (clicking the
-/// notification itself), then `open`, `mute:<package>`, `snooze:<rule>`. An `Open` whose link
-/// is not http(s) is not offered.
+/// The action keys and labels for `actions`: `open`, `mute:<package>`, `snooze:<rule>`, and
+/// `default` (clicking the notification itself) for Open only — a click on the body must never
+/// mute or snooze anything. An `Open` whose link is not http(s) is not offered.
 pub(super) fn offers(actions: &[NotifyAction]) -> Vec<Offer> {
     let mut out: Vec<Offer> = Vec::new();
     for action in actions {
@@ -43,7 +43,7 @@ pub(super) fn offers(actions: &[NotifyAction]) -> Vec<Offer> {
                 "Snooze 1 h".to_owned(),
             ),
         };
-        if out.is_empty() {
+        if out.is_empty() && matches!(action, NotifyAction::Open { .. }) {
             out.push(Offer {
                 key: "default".to_owned(),
                 label: label.clone(),
@@ -137,7 +137,8 @@ mod tests {
     fn never_offers_to_open_a_non_http_link() {
         let got = offers(&[open("javascript:alert(1)"), mute("<b>x</b>")]);
         let keys: Vec<&str> = got.iter().map(|o| o.key.as_str()).collect();
-        assert_eq!(keys, ["default", "mute:<b>x</b>"]);
+        // Without a link, clicking the notification does nothing: no `default` to mute by.
+        assert_eq!(keys, ["mute:<b>x</b>"]);
         assert_eq!(got[0].action, mute("<b>x</b>"));
     }
 

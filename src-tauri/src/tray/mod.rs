@@ -1,0 +1,239 @@
+//! The tray icon: Tauri glue around [`model`], which decides what to show. Pipeline events
+//! and menu clicks update the shared [`Tray`]; one render task turns the model's view into the
+//! icon, tooltip and menu, at most a few times per second and only where something changed.
+//! The menu is the only way to quit Herald.
+
+pub mod model;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tokio::sync::Notify;
+
+use crate::{pipeline, window};
+pub use model::{MenuEntry, MenuId, MenuModel, TrayModel, TrayState, TrayView};
+
+/// Identifies Herald's tray icon among any others the process owns.
+pub const TRAY_ID: &str = "herald";
+
+/// Sent to the main window when a message is picked in the menu; the payload is a
+/// [`ShowMessage`].
+pub const SHOW_MESSAGE: &str = "show-message";
+
+/// The tray is redrawn at most once per this interval, however fast messages arrive.
+const THROTTLE: Duration = Duration::from_millis(250);
+
+/// Payload of [`SHOW_MESSAGE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShowMessage {
+    pub id: String,
+}
+
+/// The tray's model, shared by the pipeline listener, the menu and the render task (managed
+/// state of the app).
+#[derive(Debug, Default)]
+pub struct Tray {
+    model: Mutex<TrayModel>,
+    dirty: Notify,
+}
+
+impl Tray {
+    /// Changes the model on the user's behalf and asks for a redraw.
+    pub fn update<T>(&self, f: impl FnOnce(&mut TrayModel) -> T) -> T {
+        let result = f(&mut self.lock());
+        self.dirty.notify_one();
+        result
+    }
+
+    /// Takes in a pipeline event; asks for a redraw only if it may change the view.
+    pub fn apply(&self, event: &herald_core::pipeline::PipelineEvent) {
+        if self.lock().apply(event) {
+            self.dirty.notify_one();
+        }
+    }
+
+    /// The pipeline is not running, and why.
+    pub fn halt(&self, why: String) {
+        self.update(|m| m.halt(why));
+    }
+
+    /// How long notifications stay paused from now, if they are (see
+    /// [`TrayModel::pause_left`]).
+    pub fn pause_left(&self) -> Option<Option<Duration>> {
+        self.lock().pause_left(Instant::now())
+    }
+
+    /// What the tray should show at `now`.
+    pub fn view(&self, now: Instant) -> TrayView {
+        self.lock().view(now)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TrayModel> {
+        // The model stays consistent between calls; a panic elsewhere must not hide the tray.
+        self.model.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Creates the tray icon and starts redrawing it as the model changes. Needs a desktop
+/// session (GTK on Linux), which is why it is not part of [`crate::run_app`].
+pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let view = app.state::<Tray>().view(Instant::now());
+    let menu = build_menu(app, &view.menu)?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(view.state))
+        .tooltip(&view.tooltip)
+        .menu(&menu)
+        .on_menu_event(on_menu_event)
+        .build(app)?;
+    tauri::async_runtime::spawn(render(app.clone(), view));
+    Ok(())
+}
+
+/// The picture of each state, from `icons/`.
+pub fn icon(state: TrayState) -> Image<'static> {
+    match state {
+        TrayState::Normal => tauri::include_image!("../icons/tray-normal.png"),
+        TrayState::Unread => tauri::include_image!("../icons/tray-unread.png"),
+        TrayState::Offline => tauri::include_image!("../icons/tray-offline.png"),
+        TrayState::Paused => tauri::include_image!("../icons/tray-paused.png"),
+    }
+}
+
+/// Menu text for a plain label: the menu library reads `&` as a mnemonic marker, `&&` as `&`.
+pub fn menu_text(label: &str) -> String {
+    label.replace('&', "&&")
+}
+
+fn build_menu<R: Runtime>(app: &AppHandle<R>, model: &MenuModel) -> tauri::Result<Menu<R>> {
+    let menu = Menu::new(app)?;
+    for entry in &model.0 {
+        match entry {
+            MenuEntry::Item { id, label, enabled } => menu.append(&MenuItem::with_id(
+                app,
+                id.to_id(),
+                menu_text(label),
+                *enabled,
+                None::<&str>,
+            )?)?,
+            MenuEntry::Separator => menu.append(&PredefinedMenuItem::separator(app)?)?,
+        }
+    }
+    Ok(menu)
+}
+
+/// Redraws the tray when the model changes or a timed pause ends, then rests for
+/// [`THROTTLE`]; changes made meanwhile are drawn together after the rest.
+async fn render<R: Runtime>(app: AppHandle<R>, mut shown: TrayView) {
+    loop {
+        let tray = app.state::<Tray>();
+        let wake = tray.lock().next_change(Instant::now());
+        tokio::select! {
+            _ = tray.dirty.notified() => {}
+            _ = sleep_until(wake) => {}
+        }
+        let view = tray.view(Instant::now());
+        if let Err(err) = redraw(&app, &shown, &view) {
+            tracing::warn!("cannot update the tray icon: {err}");
+        }
+        shown = view;
+        tokio::time::sleep(THROTTLE).await;
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn redraw<R: Runtime>(app: &AppHandle<R>, shown: &TrayView, view: &TrayView) -> tauri::Result<()> {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return Ok(());
+    };
+    if view.state != shown.state {
+        tracing::debug!(state = ?view.state, "tray icon");
+        tray.set_icon(Some(icon(view.state)))?;
+    }
+    if view.tooltip != shown.tooltip {
+        // Unsupported on Linux, where the menu's first line says the same.
+        tray.set_tooltip(Some(&view.tooltip))?;
+    }
+    if view.menu != shown.menu {
+        tray.set_menu(Some(build_menu(app, &view.menu)?))?;
+    }
+    Ok(())
+}
+
+fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    match MenuId::parse(event.id().as_ref()) {
+        Some(id) => act(app, id),
+        None => tracing::warn!(id = event.id().as_ref(), "unknown tray menu item"),
+    }
+}
+
+/// Does what a menu entry says.
+pub fn act<R: Runtime>(app: &AppHandle<R>, id: MenuId) {
+    let tray = app.state::<Tray>();
+    let now = Instant::now();
+    match id {
+        MenuId::Status => {}
+        MenuId::Message(id) => {
+            tray.update(|m| m.mark_seen(&id));
+            // The page shows the message once it has a detail view; until then the window
+            // comes to the front and hears which message was picked.
+            open_main(app);
+            if let Err(err) = app.emit_to(window::MAIN, SHOW_MESSAGE, ShowMessage { id }) {
+                tracing::warn!("cannot tell the window which message to show: {err}");
+            }
+        }
+        MenuId::PauseHour => {
+            pipeline::pause(app, Some(model::PAUSE_HOUR));
+            tray.update(|m| m.pause(Some(now + model::PAUSE_HOUR)));
+        }
+        MenuId::PauseUntilResumed => {
+            pipeline::pause(app, None);
+            tray.update(|m| m.pause(None));
+        }
+        MenuId::Resume => {
+            pipeline::resume(app);
+            tray.update(TrayModel::resume);
+        }
+        MenuId::OpenHistory => {
+            tray.update(TrayModel::mark_all_seen);
+            open_main(app);
+        }
+        MenuId::Settings => open_main(app),
+        MenuId::Quit => crate::quit(app),
+    }
+}
+
+fn open_main<R: Runtime>(app: &AppHandle<R>) {
+    if let Err(err) = window::show_main(app) {
+        tracing::error!("cannot open the main window: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tray_state_has_a_square_icon() {
+        for state in TrayState::ALL {
+            let icon = icon(state);
+            assert_eq!((icon.width(), icon.height()), (64, 64), "{state:?}");
+        }
+    }
+
+    #[test]
+    fn ampersands_survive_the_menu_library() {
+        assert_eq!(menu_text("Tom & Jerry && co"), "Tom && Jerry &&&& co");
+        assert_eq!(menu_text("a_b"), "a_b");
+    }
+}

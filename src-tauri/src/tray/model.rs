@@ -1,0 +1,448 @@
+//! What the tray shows, as plain data and pure functions, so it is tested without a display:
+//! the pipeline's events and the user's clicks go into a [`TrayModel`]; out come the icon to
+//! show ([`TrayState`]), the tooltip text and the menu ([`MenuModel`]). Time is passed in,
+//! never read, so pauses are tested without waiting.
+//!
+//! Unread means "a message a rule marked `notify` that the user has not looked at": clicking
+//! it in the menu marks it seen, opening the history marks everything seen.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use herald_core::filter::Action;
+use herald_core::pipeline::PipelineEvent;
+
+/// How many of the latest notified messages the menu lists.
+pub const LATEST_MAX: usize = 5;
+/// Menu labels are cut to this many characters.
+pub const LABEL_MAX: usize = 60;
+/// Error texts in the tooltip and status line are cut to this many characters.
+const ERROR_MAX: usize = 80;
+/// Unread ids remembered one by one; beyond that only their number is kept.
+const UNREAD_IDS_MAX: usize = 1000;
+/// What "Pause 1 h" pauses for.
+pub const PAUSE_HOUR: Duration = Duration::from_secs(3600);
+
+/// Tray menu entries. The id strings travel through the desktop's menu protocol and come back
+/// in click events, so [`MenuId::parse`] is the only place a string becomes an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuId {
+    /// The first line: the tooltip text, for desktops that show no tooltips (Linux). Disabled.
+    Status,
+    /// One of the latest notified messages, by message id.
+    Message(String),
+    PauseHour,
+    PauseUntilResumed,
+    Resume,
+    OpenHistory,
+    Settings,
+    Quit,
+}
+
+const MESSAGE_PREFIX: &str = "message:";
+
+impl MenuId {
+    /// The entries that are always there, in menu order.
+    pub const FIXED: [MenuId; 7] = [
+        MenuId::Status,
+        MenuId::PauseHour,
+        MenuId::PauseUntilResumed,
+        MenuId::Resume,
+        MenuId::OpenHistory,
+        MenuId::Settings,
+        MenuId::Quit,
+    ];
+
+    pub fn to_id(&self) -> String {
+        match self {
+            MenuId::Status => "status".into(),
+            MenuId::Message(id) => format!("{MESSAGE_PREFIX}{id}"),
+            MenuId::PauseHour => "pause-hour".into(),
+            MenuId::PauseUntilResumed => "pause".into(),
+            MenuId::Resume => "resume".into(),
+            MenuId::OpenHistory => "open-history".into(),
+            MenuId::Settings => "settings".into(),
+            MenuId::Quit => "quit".into(),
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<MenuId> {
+        if let Some(message) = id.strip_prefix(MESSAGE_PREFIX) {
+            return (!message.is_empty()).then(|| MenuId::Message(message.to_owned()));
+        }
+        MenuId::FIXED.into_iter().find(|m| m.to_id() == id)
+    }
+
+    /// The label of a fixed entry; `None` for the ones whose label is data.
+    pub fn label(&self) -> Option<&'static str> {
+        match self {
+            MenuId::Status | MenuId::Message(_) => None,
+            MenuId::PauseHour => Some("Pause 1 h"),
+            MenuId::PauseUntilResumed => Some("Pause until resumed"),
+            MenuId::Resume => Some("Resume"),
+            MenuId::OpenHistory => Some("Open history"),
+            MenuId::Settings => Some("Settings"),
+            MenuId::Quit => Some("Quit"),
+        }
+    }
+}
+
+/// What the tray icon tells at a glance; each state has its own picture in `icons/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrayState {
+    /// Running, nothing new.
+    Normal,
+    /// Notified messages not seen yet.
+    Unread,
+    /// A broker connection is down, the history cannot be written, or the pipeline is not
+    /// running.
+    Offline,
+    /// Notifications are paused.
+    Paused,
+}
+
+impl TrayState {
+    pub const ALL: [TrayState; 4] = [
+        TrayState::Normal,
+        TrayState::Unread,
+        TrayState::Offline,
+        TrayState::Paused,
+    ];
+}
+
+/// One line of the menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuEntry {
+    Item {
+        id: MenuId,
+        /// Plain text, shown as is.
+        label: String,
+        enabled: bool,
+    },
+    Separator,
+}
+
+/// The whole menu, top to bottom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuModel(pub Vec<MenuEntry>);
+
+/// Everything the tray shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrayView {
+    pub state: TrayState,
+    pub tooltip: String,
+    pub menu: MenuModel,
+}
+
+/// A notified message in the menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recent {
+    pub id: String,
+    /// The summary as a menu label: one line, plain, bounded.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Link {
+    Connecting,
+    Connected,
+    /// Down since the last session ended, reconnect attempts included.
+    Offline {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Pause {
+    #[default]
+    Off,
+    Until(Instant),
+    UntilResumed,
+}
+
+/// The tray's state; see the module documentation.
+#[derive(Debug, Default)]
+pub struct TrayModel {
+    links: BTreeMap<String, Link>,
+    store_error: Option<String>,
+    /// Why the pipeline is not running (it failed to start, or stopped).
+    halted: Option<String>,
+    /// Newest first, at most [`LATEST_MAX`].
+    latest: VecDeque<Recent>,
+    /// Unseen message ids, oldest first, at most [`UNREAD_IDS_MAX`].
+    unread: VecDeque<String>,
+    /// Unseen messages whose ids were let go of.
+    unread_forgotten: usize,
+    pause: Pause,
+}
+
+impl TrayModel {
+    /// Takes in one pipeline event; true when what the tray shows may have changed.
+    pub fn apply(&mut self, event: &PipelineEvent) -> bool {
+        match event {
+            PipelineEvent::Connecting { connection, .. } => {
+                let link = self
+                    .links
+                    .entry(connection.clone())
+                    .or_insert(Link::Connecting);
+                // A reconnect attempt: still offline until it succeeds.
+                if *link == Link::Connected {
+                    *link = Link::Connecting;
+                }
+                true
+            }
+            PipelineEvent::Connected { connection, .. }
+            | PipelineEvent::Bound { connection, .. } => {
+                self.links.insert(connection.clone(), Link::Connected) != Some(Link::Connected)
+            }
+            PipelineEvent::Disconnected {
+                connection, error, ..
+            } => {
+                self.links.insert(
+                    connection.clone(),
+                    Link::Offline {
+                        error: error.clone(),
+                    },
+                );
+                true
+            }
+            PipelineEvent::StoreFailed { error } => {
+                self.store_error = Some(error.clone());
+                true
+            }
+            PipelineEvent::Committed(_) => self.store_error.take().is_some(),
+            PipelineEvent::Stored {
+                id,
+                summary,
+                action: Action::Notify,
+                ..
+            } => self.notified(id, summary),
+            PipelineEvent::Stopped => {
+                self.halted.get_or_insert_with(|| "stopped".to_owned());
+                true
+            }
+            PipelineEvent::Stored { .. }
+            | PipelineEvent::Dropped { .. }
+            | PipelineEvent::Quarantined { .. }
+            | PipelineEvent::Notified { .. }
+            | PipelineEvent::NotifyFailed { .. }
+            | PipelineEvent::ReloadFailed { .. } => false,
+        }
+    }
+
+    fn notified(&mut self, id: &str, summary: &str) -> bool {
+        // A redelivery of a message already listed or counted is not news.
+        if self.latest.iter().any(|r| r.id == id) || self.unread.iter().any(|u| u == id) {
+            return false;
+        }
+        self.latest.push_front(Recent {
+            id: id.to_owned(),
+            label: plain_label(summary, LABEL_MAX),
+        });
+        self.latest.truncate(LATEST_MAX);
+        self.unread.push_back(id.to_owned());
+        if self.unread.len() > UNREAD_IDS_MAX {
+            self.unread.pop_front();
+            self.unread_forgotten += 1;
+        }
+        true
+    }
+
+    /// The pipeline is not running, and why (shown in the tooltip).
+    pub fn halt(&mut self, why: impl Into<String>) {
+        self.halted = Some(why.into());
+    }
+
+    /// The user looked at message `id`; true if it was unread.
+    pub fn mark_seen(&mut self, id: &str) -> bool {
+        let before = self.unread.len();
+        self.unread.retain(|u| u != id);
+        self.unread.len() != before
+    }
+
+    /// The user opened the history: everything is seen.
+    pub fn mark_all_seen(&mut self) {
+        self.unread.clear();
+        self.unread_forgotten = 0;
+    }
+
+    /// Notifications are paused until `until`, or until [`resume`](Self::resume) if `None`.
+    pub fn pause(&mut self, until: Option<Instant>) {
+        self.pause = match until {
+            Some(t) => Pause::Until(t),
+            None => Pause::UntilResumed,
+        };
+    }
+
+    pub fn resume(&mut self) {
+        self.pause = Pause::Off;
+    }
+
+    /// How long notifications stay paused from `now`: `None` when they are not paused,
+    /// `Some(None)` until resumed.
+    pub fn pause_left(&self, now: Instant) -> Option<Option<Duration>> {
+        match self.pause {
+            Pause::Until(t) if t > now => Some(Some(t - now)),
+            Pause::Off | Pause::Until(_) => None,
+            Pause::UntilResumed => Some(None),
+        }
+    }
+
+    pub fn is_paused(&self, now: Instant) -> bool {
+        match self.pause {
+            Pause::Off => false,
+            Pause::Until(t) => now < t,
+            Pause::UntilResumed => true,
+        }
+    }
+
+    pub fn unread(&self) -> usize {
+        self.unread.len() + self.unread_forgotten
+    }
+
+    /// The latest notified messages, newest first.
+    pub fn latest(&self) -> impl Iterator<Item = &Recent> {
+        self.latest.iter()
+    }
+
+    /// When the view changes by itself (a timed pause ends), if it will.
+    pub fn next_change(&self, now: Instant) -> Option<Instant> {
+        match self.pause {
+            Pause::Until(t) if t > now => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Why Herald is not fully working, if it is not.
+    fn trouble(&self) -> Option<String> {
+        if let Some(why) = &self.halted {
+            return Some(format!("not running: {}", plain_label(why, ERROR_MAX)));
+        }
+        if let Some(error) = &self.store_error {
+            return Some(format!(
+                "cannot write the history: {}",
+                plain_label(error, ERROR_MAX)
+            ));
+        }
+        let several = self.links.len() > 1;
+        self.links.iter().find_map(|(name, link)| match link {
+            Link::Offline { error } if several => Some(format!(
+                "offline ({name}): {}",
+                plain_label(error, ERROR_MAX)
+            )),
+            Link::Offline { error } => Some(format!("offline: {}", plain_label(error, ERROR_MAX))),
+            _ => None,
+        })
+    }
+
+    pub fn state(&self, now: Instant) -> TrayState {
+        if self.trouble().is_some() {
+            TrayState::Offline
+        } else if self.is_paused(now) {
+            TrayState::Paused
+        } else if self.unread() > 0 {
+            TrayState::Unread
+        } else {
+            TrayState::Normal
+        }
+    }
+
+    /// "Herald — connected, 3 unread".
+    pub fn tooltip(&self, now: Instant) -> String {
+        let link = self.trouble().unwrap_or_else(|| {
+            if self.links.is_empty() {
+                "starting".to_owned()
+            } else if self.links.values().all(|l| *l == Link::Connected) {
+                "connected".to_owned()
+            } else {
+                "connecting".to_owned()
+            }
+        });
+        let mut parts = vec![link];
+        if self.is_paused(now) {
+            parts.push(match self.pause {
+                Pause::UntilResumed => "notifications paused".to_owned(),
+                _ => "notifications paused for now".to_owned(),
+            });
+        }
+        if self.unread() > 0 {
+            parts.push(format!("{} unread", self.unread()));
+        }
+        format!("Herald — {}", parts.join(", "))
+    }
+
+    pub fn menu(&self, now: Instant) -> MenuModel {
+        let item = |id: MenuId, enabled: bool| MenuEntry::Item {
+            label: id.label().unwrap_or_default().to_owned(),
+            id,
+            enabled,
+        };
+        let mut entries = vec![
+            MenuEntry::Item {
+                id: MenuId::Status,
+                label: self.tooltip(now),
+                enabled: false,
+            },
+            MenuEntry::Separator,
+        ];
+        for recent in &self.latest {
+            entries.push(MenuEntry::Item {
+                id: MenuId::Message(recent.id.clone()),
+                label: recent.label.clone(),
+                enabled: true,
+            });
+        }
+        if !self.latest.is_empty() {
+            entries.push(MenuEntry::Separator);
+        }
+        let paused = self.is_paused(now);
+        let until_resumed = paused && self.pause == Pause::UntilResumed;
+        entries.extend([
+            item(MenuId::PauseHour, !paused),
+            item(MenuId::PauseUntilResumed, !until_resumed),
+            item(MenuId::Resume, paused),
+            MenuEntry::Separator,
+            item(MenuId::OpenHistory, true),
+            item(MenuId::Settings, true),
+            MenuEntry::Separator,
+            item(MenuId::Quit, true),
+        ]);
+        MenuModel(entries)
+    }
+
+    pub fn view(&self, now: Instant) -> TrayView {
+        TrayView {
+            state: self.state(now),
+            tooltip: self.tooltip(now),
+            menu: self.menu(now),
+        }
+    }
+}
+
+/// `text` as one line of plain text of at most `max` characters: control characters and runs
+/// of white space become one space, and a cut text ends with "…".
+pub fn plain_label(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for word in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.is_empty() {
+        return "(no summary)".to_owned();
+    }
+    if out.chars().count() > max {
+        let mut cut: String = out.chars().take(max.saturating_sub(1)).collect();
+        cut.truncate(cut.trim_end().len());
+        cut.push('…');
+        return cut;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
