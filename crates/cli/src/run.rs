@@ -123,6 +123,14 @@ async fn watch_config(path: Option<PathBuf>, handle: Reloader) {
                 seen = now;
             }
         }
+        if !path.exists() {
+            // A file removed (or mid-replace) is not a wish for the built-in defaults.
+            eprintln!(
+                "herald: config {} is gone; keeping the settings in force",
+                path.display()
+            );
+            continue;
+        }
         match Config::load(&path, false) {
             Ok(cfg) => {
                 eprintln!("herald: config {} re-read; applying", path.display());
