@@ -2,7 +2,7 @@
 //! (`HERALD_CONFIG`, `HERALD_DB`, XDG defaults), started on Tauri's async runtime, its
 //! events fed to the tray, paused and resumed from the menu, and shut down cleanly on Quit.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -70,25 +70,13 @@ impl Setup {
         let db = if given("HERALD_DB") {
             paths.database
         } else {
-            config
-                .herald
-                .database
-                .as_deref()
-                .map(expand_home)
-                .unwrap_or(paths.database)
+            config.herald.database_path().unwrap_or(paths.database)
         };
         Ok(Setup {
             config,
             config_path: paths.config,
             db,
         })
-    }
-}
-
-fn expand_home(p: &Path) -> PathBuf {
-    match (p.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => p.to_owned(),
     }
 }
 
@@ -212,21 +200,5 @@ pub async fn stop<R: Runtime>(app: &AppHandle<R>) {
         ),
         Ok(Err(err)) => tracing::warn!("the pipeline ended with an error: {}", error_chain(&err)),
         Err(_) => tracing::warn!("the pipeline did not stop within {STOP_TIMEOUT:?}; exiting"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_tilde_means_home() {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let expanded = expand_home(Path::new("~/herald/history.db"));
-        match home {
-            Some(home) => assert_eq!(expanded, home.join("herald/history.db")),
-            None => assert_eq!(expanded, Path::new("~/herald/history.db")),
-        }
-        assert_eq!(expand_home(Path::new("/var/h.db")), Path::new("/var/h.db"));
     }
 }

@@ -8,6 +8,7 @@ use herald_core::notify::{Freedesktop, Notification, Notifier as _, NotifyAction
 use herald_core::NotifyError;
 use herald_e2e::dbus::{forge_action, FakeNotifications, NotifyCall, SessionBus, SERVER_INFO};
 use herald_e2e::herald::{output_text, HeraldDir};
+use herald_e2e::notify_world::fake_opener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -304,26 +305,6 @@ fn a_bus_without_a_server_is_no_server() {
         }
         other => panic!("expected NoServer, got {other:?}"),
     }
-}
-
-/// A `PATH` whose `xdg-open` writes its arguments to `log`.
-fn fake_opener(dir: &Path, log: &Path) -> String {
-    use std::os::unix::fs::PermissionsExt as _;
-    let script = dir.join("xdg-open");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >> '{}'\n",
-            log.display()
-        ),
-    )
-    .expect("write fake xdg-open");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
 }
 
 fn open_link(path: &str, url: &str) -> Output {

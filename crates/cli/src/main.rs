@@ -95,7 +95,7 @@ impl Env {
         let db = cli
             .db
             .clone()
-            .or_else(|| config.herald.database.as_ref().map(|p| expand_home(p)))
+            .or_else(|| config.herald.database_path())
             .unwrap_or(defaults.database);
         Ok(Env {
             config,
@@ -109,13 +109,6 @@ impl Env {
         HistoryStore::open(&self.db, &self.config.render_context())
             .await
             .with_context(|| format!("cannot open the history at {}", self.db.display()))
-    }
-}
-
-fn expand_home(p: &std::path::Path) -> PathBuf {
-    match (p.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => p.to_owned(),
     }
 }
 

@@ -94,7 +94,7 @@ fn line(h: &Hit) -> String {
 }
 
 /// Terminal output must not carry escape sequences or bidi overrides from the bus.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_control()

@@ -146,6 +146,17 @@ pub struct HeraldSettings {
     connections: BTreeMap<String, RawConnection>,
 }
 
+impl HeraldSettings {
+    /// The configured history path, with a leading `~` meaning the home directory.
+    pub fn database_path(&self) -> Option<PathBuf> {
+        let p = self.database.as_deref()?;
+        Some(match (p.strip_prefix("~"), std::env::var_os("HOME")) {
+            (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => p.to_owned(),
+        })
+    }
+}
+
 impl Default for HeraldSettings {
     fn default() -> Self {
         HeraldSettings {

@@ -6,6 +6,7 @@ use herald_core::config::edit::parse_rules;
 use herald_core::filter::{
     Action, BodyPredicate, Conditions, HeaderMatch, MatchMode, Names, RuleSpec,
 };
+pub use herald_core::pipeline::error_chain;
 use serde_json::Value;
 use std::path::Path;
 
@@ -284,18 +285,6 @@ pub fn rules_from_file(path: &Path) -> Result<Vec<RuleSpec>, UsageError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
     parse_rules(&text, path).map_err(|e| UsageError(error_chain(&e)))
-}
-
-/// An error and its causes on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(c.to_string().trim());
-        cause = c.source();
-    }
-    s
 }
 
 /// Turns a literal `\n` between keys into a line break, leaving strings alone.

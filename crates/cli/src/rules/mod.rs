@@ -5,6 +5,7 @@
 mod draft;
 mod test;
 
+use crate::query::clean;
 use crate::{Env, UsageError};
 use anyhow::Context as _;
 use draft::{check_id, describe, error_chain, rules_from_file, rules_from_text, RuleFlags};
@@ -423,20 +424,4 @@ fn unmatched_note(
         writeln!(out, "note: messages no rule matches are {how}")?;
     }
     Ok(())
-}
-
-/// Terminal output must not carry escape sequences or bidi overrides from the bus.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control()
-                || ('\u{202a}'..='\u{202e}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c)
-            {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
 }

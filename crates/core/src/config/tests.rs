@@ -218,3 +218,21 @@ fn refuses_bad_rules_and_connections(#[case] text: &str, #[case] needle: &str) {
     let chain = crate::pipeline::error_chain(&err);
     assert!(chain.contains(needle), "{chain}");
 }
+
+#[test]
+fn a_tilde_in_the_database_path_means_home() {
+    let with = |db: &str| HeraldSettings {
+        database: Some(PathBuf::from(db)),
+        ..HeraldSettings::default()
+    };
+    let expanded = with("~/herald/history.db").database_path();
+    match std::env::var_os("HOME").map(PathBuf::from) {
+        Some(home) => assert_eq!(expanded, Some(home.join("herald/history.db"))),
+        None => assert_eq!(expanded, Some(PathBuf::from("~/herald/history.db"))),
+    }
+    assert_eq!(
+        with("/var/h.db").database_path(),
+        Some(PathBuf::from("/var/h.db"))
+    );
+    assert_eq!(HeraldSettings::default().database_path(), None);
+}

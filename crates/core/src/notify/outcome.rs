@@ -12,10 +12,9 @@ use crate::message::Message;
 use lapin::types::AMQPValue;
 use serde_json::Value;
 
-/// `koji.BUILD_STATES`, by number.
-const BUILD_STATES: [&str; 5] = ["building", "complete", "deleted", "failed", "canceled"];
-/// `koji.TASK_STATES`, by number.
-const TASK_STATES: [&str; 6] = ["free", "open", "closed", "canceled", "assigned", "failed"];
+use crate::sources::copr::status_name as copr_status;
+use crate::sources::koji::{BUILD_STATES, TASK_STATES};
+
 /// A state word longer than this is not a state.
 const WORD_MAX: usize = 32;
 
@@ -49,8 +48,9 @@ pub fn outcome(s: &Stored) -> Option<String> {
                 // protonmsg addresses end in the new state: `….build.canceled`.
                 .or_else(|| {
                     let event = msg.topic.rsplit(['.', '/']).next()?;
-                    (s.rendered.source == "koji-protonmsg" && names.contains(&event))
-                        .then(|| event.to_owned())
+                    (s.rendered.source == "koji-protonmsg"
+                        && names.iter().any(|n| n.eq_ignore_ascii_case(event)))
+                    .then(|| event.to_ascii_lowercase())
                 })
         }
         "pulp" => pulp(kind, body),
@@ -157,7 +157,7 @@ fn state(v: Option<&Value>, names: &[&str]) -> Option<String> {
     match v? {
         Value::Number(n) => {
             let i = usize::try_from(n.as_u64()?).ok()?;
-            names.get(i).map(|s| (*s).to_owned())
+            names.get(i).map(|s| s.to_ascii_lowercase())
         }
         Value::String(s) => word(s),
         _ => None,
@@ -169,24 +169,7 @@ fn header_state(msg: &Message, key: &str, names: &[&str]) -> Option<String> {
         return word(&s);
     }
     let n = usize::try_from(header_int(msg, key)?).ok()?;
-    names.get(n).map(|s| (*s).to_owned())
-}
-
-/// `copr_common.enums.StatusEnum`, by number.
-fn copr_status(n: i64) -> Option<&'static str> {
-    Some(match n {
-        0 => "failed",
-        1 => "succeeded",
-        2 => "canceled",
-        3 => "running",
-        4 => "pending",
-        5 => "skipped",
-        6 => "starting",
-        7 => "importing",
-        8 => "forked",
-        9 => "waiting",
-        _ => return None,
-    })
+    names.get(n).map(|s| s.to_ascii_lowercase())
 }
 
 /// A state word, lower-cased, when it plausibly is one: short, letters, digits, `_`, `-`

@@ -12,7 +12,7 @@ use serde_json::Value;
 const COPR: &str = "https://copr.fedorainfracloud.org";
 
 /// `copr_common.enums.StatusEnum`, by number.
-fn status_name(n: i64) -> Option<&'static str> {
+pub(crate) fn status_name(n: i64) -> Option<&'static str> {
     Some(match n {
         0 => "failed",
         1 => "succeeded",

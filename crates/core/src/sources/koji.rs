@@ -13,9 +13,11 @@ use serde_json::Value;
 use std::fmt::Write as _;
 
 /// `koji.BUILD_STATES`, by number.
-const BUILD_STATES: [&str; 5] = ["BUILDING", "COMPLETE", "DELETED", "FAILED", "CANCELED"];
+pub(crate) const BUILD_STATES: [&str; 5] =
+    ["BUILDING", "COMPLETE", "DELETED", "FAILED", "CANCELED"];
 /// `koji.TASK_STATES`, by number.
-const TASK_STATES: [&str; 6] = ["FREE", "OPEN", "CLOSED", "CANCELED", "ASSIGNED", "FAILED"];
+pub(crate) const TASK_STATES: [&str; 6] =
+    ["FREE", "OPEN", "CLOSED", "CANCELED", "ASSIGNED", "FAILED"];
 
 /// Fedora's primary hub, which messages from before `base_url` was added came from.
 const FEDORA_KOJI: &str = "https://koji.fedoraproject.org";

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 
 mod anitya;
 mod bodhi;
-mod copr;
+pub(crate) mod copr;
 mod fedmsg;
 mod fields;
 mod generic;
-mod koji;
+pub(crate) mod koji;
 mod koji_messagebus;
 mod koji_protonmsg;
 mod link;
