@@ -322,7 +322,7 @@ def all_icons():
     yield "icons/128x128.png", 128, app128
     yield "icons/32x32.png", 32, app_icon(32)
     # The page is served only from its own folder, so its logo is a copy kept in step here.
-    yield "ui/static/icon.png", 128, app128
+    yield "ui/public/icon.png", 128, app128
     for state in ("normal", "unread", "offline", "paused"):
         yield f"icons/tray-{state}.png", 64, tray_icon(state)
     for name in SOURCES:

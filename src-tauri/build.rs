@@ -2,7 +2,26 @@
 
 /// Every `#[tauri::command]` the shell registers. A command missing here gets no
 /// `allow-*` permission, so the page cannot call it: the list is the allow-list.
-const COMMANDS: &[&str] = &["app_info"];
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "status",
+    "live",
+    "open_link",
+    "open_window",
+    "autostart",
+    "set_autostart",
+    "search",
+    "facets",
+    "highlight_terms",
+    "message",
+    "mark_read",
+    "mark_all_read",
+    "get_settings",
+    "save_settings",
+    "set_secret",
+    "test_connection",
+    "dry_run",
+];
 
 fn main() {
     tauri_build::try_build(

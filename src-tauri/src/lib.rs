@@ -5,34 +5,79 @@
 //! it in `cargo test`. [`run`] adds what needs a real desktop and a real bus (single instance,
 //! the tray, the pipeline) and runs the event loop until Quit.
 
+pub mod autostart;
+pub mod backend;
 pub mod commands;
 pub mod error;
 pub mod pipeline;
+pub mod status;
 pub mod tray;
 pub mod window;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
-use tauri::{App, AppHandle, Builder, Manager, RunEvent, Runtime};
+use tauri::{App, AppHandle, Builder, Manager, RunEvent, Runtime, WindowEvent};
 
 pub use commands::AppInfo;
 pub use error::{CommandError, ErrorKind};
 
-/// Registers Herald's commands and state on `builder` and builds the app with the main window
+/// Registers Herald's commands and state on `builder` and builds the app, with no window
 /// open. The tray and the pipeline are not part of it: they need a desktop session and a
 /// broker, see [`run`].
 pub fn run_app<R: Runtime>(builder: Builder<R>) -> tauri::Result<App<R>> {
-    let app = builder
+    builder
         .manage(tray::Tray::default())
         .manage(pipeline::Running::default())
+        .manage(backend::Backend::default())
+        .manage(status::Live::default())
         .manage(Lifetime::default())
-        .invoke_handler(tauri::generate_handler![commands::app_info])
-        .build(tauri::generate_context!())?;
-    // Opened here rather than in a setup hook, which would only run once the event loop
-    // starts: callers (and tests) get an app whose window already exists.
-    window::show_main(&app)?;
-    Ok(app)
+        .on_window_event(|window, event| {
+            if let WindowEvent::Destroyed = event {
+                window.state::<status::Live>().forget(window.label());
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::status,
+            commands::live,
+            commands::open_link,
+            commands::open_window,
+            commands::autostart,
+            commands::set_autostart,
+            commands::search,
+            commands::facets,
+            commands::highlight_terms,
+            commands::message,
+            commands::mark_read,
+            commands::mark_all_read,
+            commands::get_settings,
+            commands::save_settings,
+            commands::set_secret,
+            commands::test_connection,
+            commands::dry_run,
+        ])
+        .build(tauri::generate_context!())
+}
+
+/// How the app was asked to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// In the tray only (at login): no window, no web view.
+    Tray,
+    /// From the menu or a terminal: the history window opens.
+    History,
+}
+
+impl Start {
+    /// `--tray` starts in the tray only; anything else opens the history.
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Start {
+        if args.into_iter().skip(1).any(|a| a == "--tray") {
+            Start::Tray
+        } else {
+            Start::History
+        }
+    }
 }
 
 /// Runs the desktop app until the user picks Quit in the tray menu (or the session ends it
@@ -43,15 +88,22 @@ pub fn run() -> anyhow::Result<()> {
     init_logging();
     require_display()?;
     // First, so a second launch is handed to the first before it sets anything up.
-    let single = tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-        tracing::info!("Herald was launched again: showing the main window");
-        if let Err(err) = window::show_main(app) {
-            tracing::error!("cannot open the main window for a second launch: {err}");
+    let start = Start::from_args(std::env::args());
+    let single = tauri_plugin_single_instance::init(|app, argv, _cwd| {
+        // A second `--tray` launch (a second login autostart) has nothing to show.
+        if Start::from_args(argv) == Start::Tray {
+            return;
+        }
+        tracing::info!("Herald was launched again: showing the history");
+        if let Err(err) = window::show(app, window::Window::History) {
+            tracing::error!("cannot open the history window for a second launch: {err}");
         }
     });
-    let app =
-        run_app(Builder::default().plugin(single)).context("cannot start the Herald window")?;
+    let app = run_app(Builder::default().plugin(single)).context("cannot start Herald")?;
     tray::create(app.handle()).context("cannot create the tray icon")?;
+    if start == Start::History {
+        window::show(&app, window::Window::History).context("cannot open the history window")?;
+    }
     pipeline::spawn(app.handle(), local_offset);
     quit_on_signals(app.handle());
     app.run(on_run_event);

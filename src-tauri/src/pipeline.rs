@@ -2,12 +2,11 @@
 //! (`HERALD_CONFIG`, `HERALD_DB`, XDG defaults), started on Tauri's async runtime, its
 //! events fed to the tray, paused and resumed from the menu, and shut down cleanly on Quit.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use herald_core::config::{default_paths, Config};
+use herald_core::config::Config;
 use herald_core::history::HistoryStore;
 use herald_core::notify::{Freedesktop, Notifier};
 use herald_core::pipeline::{
@@ -17,6 +16,8 @@ use tauri::{AppHandle, Manager, Runtime};
 use time::UtcOffset;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::backend::{Backend, Parts};
+use crate::status::{Live, LiveEvent};
 use crate::tray::Tray;
 use crate::Lifetime;
 
@@ -50,36 +51,6 @@ impl Running {
     }
 }
 
-/// Where the config and the history are, resolved like the CLI: `HERALD_CONFIG` or
-/// `$XDG_CONFIG_HOME/herald/config.toml`; `HERALD_DB`, else the config's `database`, else
-/// `$XDG_DATA_HOME/herald/history.db`.
-#[derive(Debug)]
-struct Setup {
-    config: Config,
-    config_path: PathBuf,
-    db: PathBuf,
-}
-
-impl Setup {
-    fn load() -> anyhow::Result<Setup> {
-        let given = |key: &str| std::env::var_os(key).is_some_and(|v| !v.is_empty());
-        let paths = default_paths().context("cannot find Herald's default locations")?;
-        // The commented example is written only at the default location, as the CLI does.
-        let config = Config::load(&paths.config, !given("HERALD_CONFIG"))
-            .with_context(|| format!("cannot load config {}", paths.config.display()))?;
-        let db = if given("HERALD_DB") {
-            paths.database
-        } else {
-            config.herald.database_path().unwrap_or(paths.database)
-        };
-        Ok(Setup {
-            config,
-            config_path: paths.config,
-            db,
-        })
-    }
-}
-
 /// Starts the pipeline in the background and feeds its events to the tray until it stops.
 /// A pipeline that cannot start (bad config, unwritable history) leaves the app running with
 /// the reason in the tray, so the user can read it and quit.
@@ -88,16 +59,23 @@ pub fn spawn<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) {
     tauri::async_runtime::spawn(async move {
         if let Err(err) = run(&app, local_offset).await {
             tracing::error!("the pipeline is not running: {err:#}");
+            app.state::<Backend>().set_failed(format!("{err:#}"));
             app.state::<Tray>().halt(format!("{err:#}"));
+            publish_status(&app);
         }
     });
 }
 
 async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow::Result<()> {
-    let setup = Setup::load()?;
-    let store = HistoryStore::open(&setup.db, &setup.config.render_context())
+    let setup = herald_core::config::locate(None, None, true).context("cannot load config")?;
+    let store = HistoryStore::open(&setup.database, &setup.config.render_context())
         .await
-        .with_context(|| format!("cannot open the history at {}", setup.db.display()))?;
+        .with_context(|| format!("cannot open the history at {}", setup.database.display()))?;
+    app.state::<Backend>().set_ready(Parts {
+        store: store.clone(),
+        config_path: setup.config_path.clone(),
+        secrets: herald_core::secrets::SecretStore::new(),
+    });
     // D-Bus round trips: off the async threads.
     let notifier = match tokio::task::spawn_blocking(|| Freedesktop::connect(None)).await {
         Ok(Ok(n)) => Some(Arc::new(n) as Arc<dyn Notifier>),
@@ -115,7 +93,7 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
     };
     tracing::info!(
         config = %setup.config_path.display(),
-        history = %setup.db.display(),
+        history = %setup.database.display(),
         broker = %setup.config.redacted_url(),
         "starting the pipeline"
     );
@@ -126,7 +104,7 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
         }
         let handle = Pipeline::start(
             setup.config,
-            store,
+            store.clone(),
             PipelineOptions {
                 notifier,
                 config_path: Some(setup.config_path),
@@ -149,7 +127,10 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
             Ok(event) => {
                 // Quitting: the tray goes away with the app; the shutdown is not news.
                 if !lifetime.quitting() {
-                    tray.apply(&event);
+                    if tray.apply(&event) {
+                        publish_status(app);
+                    }
+                    publish_stored(app, &store, &event).await;
                 }
                 if event == PipelineEvent::Stopped {
                     break;
@@ -168,8 +149,47 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
                 tray.halt(error_chain(&err));
             }
         }
+        publish_status(app);
     }
     Ok(())
+}
+
+/// Tells the open windows the current status.
+pub fn publish_status<R: Runtime>(app: &AppHandle<R>) {
+    let live = app.state::<Live>();
+    if !live.is_empty() {
+        let status = app.state::<Tray>().status();
+        live.send(None, &LiveEvent::Status { status });
+    }
+}
+
+/// Tells the open windows about a message stored for the first time.
+async fn publish_stored<R: Runtime>(
+    app: &AppHandle<R>,
+    store: &HistoryStore,
+    event: &PipelineEvent,
+) {
+    let PipelineEvent::Stored { id, .. } = event else {
+        return;
+    };
+    if app.state::<Live>().is_empty() {
+        return;
+    }
+    match store.detail(id).await {
+        Ok(Some(detail)) => app
+            .state::<Live>()
+            .send(None, &LiveEvent::Stored { hit: detail.hit }),
+        Ok(None) => {} // Pruned already.
+        Err(err) => tracing::warn!("cannot read back message {id}: {}", error_chain(&err)),
+    }
+}
+
+/// Applies a config just saved by the settings window: rules, profile, notification
+/// preferences and broker settings take effect without a restart.
+pub fn reload<R: Runtime>(app: &AppHandle<R>, config: Config) {
+    if let Slot::Running(handle) = &*app.state::<Running>().lock() {
+        handle.reload(config);
+    }
 }
 
 /// Holds notifications for `how_long`, or until [`resume`].

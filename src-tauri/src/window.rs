@@ -1,17 +1,35 @@
-//! Herald's windows: opening them on demand. Closing one destroys it, so its web view and
-//! the processes behind it go away and the app idles in the tray (see
+//! Herald's windows: the history and the settings, opened on demand. Closing one destroys
+//! it, so its web view and the processes behind it go away and the app idles in the tray (see
 //! [`crate::on_run_event`]); the tray menu builds it again from its `tauri.conf.json` entry.
 
+use serde::Deserialize;
 use tauri::{Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
 
-/// The label of the main window, as declared in `tauri.conf.json` and granted in
-/// `capabilities/main.json`.
-pub const MAIN: &str = "main";
+/// Herald's windows. Their labels are declared in `tauri.conf.json` and granted Herald's
+/// commands in `capabilities/main.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    History,
+    Settings,
+}
 
-/// Shows the main window, building it from its `tauri.conf.json` entry if it does not exist
-/// (any more), and brings it to the front.
-pub fn show_main<R: Runtime, M: Manager<R>>(app: &M) -> tauri::Result<WebviewWindow<R>> {
-    let window = match app.get_webview_window(MAIN) {
+impl Window {
+    pub const ALL: [Window; 2] = [Window::History, Window::Settings];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Window::History => "history",
+            Window::Settings => "settings",
+        }
+    }
+}
+
+/// Shows `which`, building it from its `tauri.conf.json` entry if it does not exist (any
+/// more), and brings it to the front.
+pub fn show<R: Runtime, M: Manager<R>>(app: &M, which: Window) -> tauri::Result<WebviewWindow<R>> {
+    let label = which.label();
+    let window = match app.get_webview_window(label) {
         Some(window) => window,
         None => {
             let config = app
@@ -19,7 +37,7 @@ pub fn show_main<R: Runtime, M: Manager<R>>(app: &M) -> tauri::Result<WebviewWin
                 .app
                 .windows
                 .iter()
-                .find(|w| w.label == MAIN)
+                .find(|w| w.label == label)
                 .ok_or(tauri::Error::WindowNotFound)?;
             WebviewWindowBuilder::from_config(app, config)?.build()?
         }

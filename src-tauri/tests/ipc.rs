@@ -1,55 +1,166 @@
-//! Boots the shell on Tauri's mock runtime and talks to it through the same IPC path the page
-//! uses, ACL checks included.
+//! Boots the shell on Tauri's mock runtime, with a real history in a temporary directory, and
+//! talks to it through the same IPC path the page uses, ACL checks included.
 
-use herald_desktop::{run_app, window};
+use herald_core::history::HistoryStore;
+use herald_core::secrets::SecretStore;
+use herald_core::sources::RenderContext;
+use herald_desktop::backend::{Backend, Parts};
+use herald_desktop::run_app;
+use herald_desktop::window::{self, Window};
+use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
-use tauri::Manager;
+use tauri::{App, Manager, WebviewWindow};
 
-fn request(cmd: &str) -> InvokeRequest {
+fn request(cmd: &str, args: Value) -> InvokeRequest {
     InvokeRequest {
         cmd: cmd.into(),
         callback: CallbackFn(0),
         error: CallbackFn(1),
         url: "tauri://localhost".parse().expect("valid url"),
-        body: InvokeBody::default(),
+        body: InvokeBody::Json(args),
         headers: Default::default(),
         invoke_key: INVOKE_KEY.to_string(),
     }
 }
 
-#[test]
-fn main_window_can_read_app_info_and_nothing_else() {
-    let app = run_app(mock_builder()).expect("the app builds on the mock runtime");
-    let main = app
-        .get_webview_window(window::MAIN)
-        .expect("the main window is open at start");
+fn call(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(window, request(cmd, args)).map(|body| {
+        body.deserialize::<Value>()
+            .expect("commands answer with JSON")
+    })
+}
 
-    let info = get_ipc_response(&main, request("app_info"))
-        .expect("app_info is granted to the main window")
-        .deserialize::<serde_json::Value>()
-        .expect("app_info returns JSON");
+/// The app with its history window open and a real, empty history behind it.
+fn app_with_history(dir: &std::path::Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = run_app(mock_builder()).expect("the app builds on the mock runtime");
+    let store = tauri::async_runtime::block_on(HistoryStore::open(
+        &dir.join("history.db"),
+        &RenderContext::default(),
+    ))
+    .expect("a history in a temporary directory");
+    app.state::<Backend>().set_ready(Parts {
+        store,
+        config_path: dir.join("config.toml"),
+        secrets: SecretStore::new(),
+    });
+    let history = window::show(&app, Window::History).expect("the history window opens");
+    (app, history)
+}
+
+#[test]
+fn no_window_is_open_until_asked() {
+    let app = run_app(mock_builder()).expect("the app builds on the mock runtime");
+    assert!(app.webview_windows().is_empty());
+}
+
+#[test]
+fn the_page_can_read_app_info_and_no_core_plugin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_app, history) = app_with_history(dir.path());
+    let info = call(&history, "app_info", json!({})).expect("app_info is granted");
     let paths = herald_core::config::default_paths().expect("a home directory");
     assert_eq!(
         info,
-        serde_json::json!({
+        json!({
             "name": "Herald",
             "version": env!("CARGO_PKG_VERSION"),
             "config_path": paths.config.display().to_string(),
             "database_path": paths.database.display().to_string(),
         })
     );
-
     // Core plugins are not granted: the page cannot, say, close windows or listen to events.
     for cmd in [
         "plugin:window|close",
         "plugin:event|listen",
         "plugin:app|version",
+        "plugin:webview|create_webview_window",
     ] {
-        match get_ipc_response(&main, request(cmd)) {
-            Err(serde_json::Value::String(reason)) if reason.contains("not allowed") => {}
+        match call(&history, cmd, json!({})) {
+            Err(Value::String(reason)) if reason.contains("not allowed") => {}
             other => panic!("{cmd} should be refused by the ACL, got {other:?}"),
         }
     }
+}
+
+#[test]
+fn search_pages_an_empty_history_and_reports_bad_queries_as_invalid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_app, history) = app_with_history(dir.path());
+    let page = call(
+        &history,
+        "search",
+        json!({ "query": { "text": "kernel", "unread_only": true, "limit": 10000 } }),
+    )
+    .expect("search answers");
+    assert_eq!(page, json!({ "hits": [], "next_before": null }));
+
+    let err = call(
+        &history,
+        "search",
+        json!({ "query": { "text": "\"unclosed" } }),
+    )
+    .expect_err("an unbalanced quote is refused");
+    assert_eq!(err["kind"], "invalid", "{err}");
+
+    assert_eq!(
+        call(&history, "message", json!({ "id": "no-such-id" })).expect("message answers"),
+        Value::Null
+    );
+    assert_eq!(
+        call(&history, "mark_all_read", json!({})).expect("mark_all_read answers"),
+        json!(0)
+    );
+    assert_eq!(
+        call(
+            &history,
+            "highlight_terms",
+            json!({ "text": "Kernel \"build failed\" py*" })
+        )
+        .expect("highlight_terms answers"),
+        json!(["kernel", "build failed", "py"])
+    );
+}
+
+#[test]
+fn only_http_links_are_opened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_app, history) = app_with_history(dir.path());
+    for url in [
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "data:text/html,<script>alert(1)</script>",
+    ] {
+        let err = call(&history, "open_link", json!({ "url": url }))
+            .expect_err("a non-http link is refused");
+        assert_eq!(err["kind"], "invalid", "{url}: {err}");
+    }
+}
+
+#[test]
+fn status_reports_a_starting_herald_with_nothing_unread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_app, history) = app_with_history(dir.path());
+    assert_eq!(
+        call(&history, "status", json!({})).expect("status answers"),
+        json!({
+            "connections": [],
+            "unread": 0,
+            "paused": false,
+            "paused_until": null,
+            "error": null,
+        })
+    );
+}
+
+#[test]
+fn open_window_opens_settings_beside_the_history() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, history) = app_with_history(dir.path());
+    call(&history, "open_window", json!({ "which": "settings" })).expect("open_window answers");
+    assert!(app.get_webview_window("settings").is_some());
+    let err = call(&history, "open_window", json!({ "which": "devtools" }))
+        .expect_err("an unknown window is refused");
+    assert!(err.to_string().contains("devtools"), "{err}");
 }

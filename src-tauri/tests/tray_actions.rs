@@ -2,14 +2,15 @@
 //! does to the model and the windows. The tray icon itself and the pipeline need a desktop
 //! and a broker; `tests/tests/tray.rs` in the workspace drives them end to end.
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use herald_core::filter::Action;
 use herald_core::pipeline::PipelineEvent;
-use herald_desktop::tray::{self, MenuId, Tray, TrayState, SHOW_MESSAGE};
-use herald_desktop::{run_app, window, Lifetime};
-use tauri::{Listener, Manager};
+use herald_desktop::status::Live;
+use herald_desktop::tray::{self, MenuId, Tray, TrayState};
+use herald_desktop::window::Window;
+use herald_desktop::{run_app, Lifetime};
+use tauri::Manager;
 
 fn notified(id: &str, summary: &str) -> PipelineEvent {
     PipelineEvent::Stored {
@@ -32,22 +33,16 @@ fn picking_a_message_marks_it_seen_and_tells_the_main_window() {
     state.apply(&notified("m2", "second"));
     assert_eq!(state.view(Instant::now()).state, TrayState::Unread);
 
-    let (tx, rx) = mpsc::channel();
-    handle.listen_any(SHOW_MESSAGE, move |event| {
-        let _ = tx.send(event.payload().to_owned());
-    });
     tray::act(handle, MenuId::Message("m1".into()));
 
-    let payload = rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the window hears which message was picked");
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&payload).expect("JSON payload"),
-        serde_json::json!({ "id": "m1" })
-    );
+    // The history window opens and, once its page listens, is told to show the message.
+    assert!(handle.get_webview_window("history").is_some());
+    let live = handle.state::<Live>();
+    assert_eq!(live.take_pending_show("settings"), None);
+    assert_eq!(live.take_pending_show("history").as_deref(), Some("m1"));
+    assert_eq!(live.take_pending_show("history"), None, "shown once");
     let view = state.view(Instant::now());
     assert_eq!(view.tooltip, "Herald — starting, 1 unread");
-    assert!(handle.get_webview_window(window::MAIN).is_some());
 }
 
 #[test]
@@ -56,9 +51,24 @@ fn open_history_marks_everything_seen_and_opens_the_window() {
     let handle = app.handle();
     let state = handle.state::<Tray>();
     state.apply(&notified("m1", "first"));
+    assert!(handle.get_webview_window(Window::History.label()).is_none());
     tray::act(handle, MenuId::OpenHistory);
     assert_eq!(state.view(Instant::now()).state, TrayState::Normal);
-    assert!(handle.get_webview_window(window::MAIN).is_some());
+    assert!(handle.get_webview_window(Window::History.label()).is_some());
+    assert!(handle
+        .get_webview_window(Window::Settings.label())
+        .is_none());
+}
+
+#[test]
+fn settings_opens_the_settings_window_only() {
+    let app = run_app(tauri::test::mock_builder()).expect("the app builds on the mock runtime");
+    let handle = app.handle();
+    tray::act(handle, MenuId::Settings);
+    assert!(handle
+        .get_webview_window(Window::Settings.label())
+        .is_some());
+    assert!(handle.get_webview_window(Window::History.label()).is_none());
 }
 
 #[test]

@@ -4,7 +4,9 @@
 pub mod broker;
 pub mod certs;
 pub mod dbus;
+pub mod footprint;
 pub mod herald;
 pub mod keyring;
 pub mod notify_world;
 pub mod tray;
+pub mod webview;

@@ -4,7 +4,7 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use herald_core::config::{default_paths, Config};
+use herald_core::config::{locate, Config};
 use herald_core::history::HistoryStore;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,19 +88,12 @@ pub struct Env {
 
 impl Env {
     fn load(cli: &Cli, write_example: bool) -> anyhow::Result<Env> {
-        let defaults = default_paths().context("cannot find Herald's default locations")?;
-        let config_path = cli.config.clone().unwrap_or(defaults.config);
-        let config = Config::load(&config_path, write_example && cli.config.is_none())
-            .with_context(|| format!("cannot load config {}", config_path.display()))?;
-        let db = cli
-            .db
-            .clone()
-            .or_else(|| config.herald.database_path())
-            .unwrap_or(defaults.database);
+        let located = locate(cli.config.clone(), cli.db.clone(), write_example)
+            .context("cannot load config")?;
         Ok(Env {
-            config,
-            config_path: Some(config_path),
-            db,
+            config: located.config,
+            config_path: Some(located.config_path),
+            db: located.database,
             verbose: cli.verbose,
         })
     }

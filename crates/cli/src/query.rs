@@ -1,7 +1,7 @@
 //! `herald search`, `herald show` and `herald stats`: reading the history.
 
 use crate::{timearg, Env, UsageError};
-use herald_core::history::{Hit, SearchQuery};
+use herald_core::history::{Hit, RawParts, SearchQuery};
 use serde_json::Value;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -56,6 +56,7 @@ pub async fn search(env: Env, args: &SearchArgs) -> anyhow::Result<ExitCode> {
         until: when(&args.until)?,
         limit: args.limit,
         before: None,
+        unread_only: false,
     };
     if let (Some(a), Some(b)) = (q.since, q.until) {
         if a > b {
@@ -164,31 +165,29 @@ pub async fn show(env: Env, args: &ShowArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn raw(out: &mut impl std::io::Write, m: &herald_core::Message) -> std::io::Result<()> {
+    let parts = RawParts::of(m);
     writeln!(out, "\nheaders:")?;
-    let headers = serde_json::to_string_pretty(&m.headers_json()).unwrap_or_default();
     writeln!(
         out,
         "{}",
-        headers.lines().map(clean).collect::<Vec<_>>().join("\n")
+        parts
+            .headers_json
+            .lines()
+            .map(clean)
+            .collect::<Vec<_>>()
+            .join("\n")
     )?;
     writeln!(out, "\nproperties:")?;
-    writeln!(
-        out,
-        "{}",
-        serde_json::to_string_pretty(&m.properties).unwrap_or_default()
-    )?;
+    writeln!(out, "{}", parts.properties_json)?;
     writeln!(out, "\nbody ({} bytes):", m.body.len())?;
-    let body = match &m.json {
-        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
-        None => {
-            let text = m.body_text_lossy();
-            let mut t: String = text.chars().take(4096).collect();
-            if text.len() > t.len() {
-                t.push_str("\n… (cut)");
-            }
-            t
+    let mut body = parts.body;
+    if !parts.body_is_json {
+        // A terminal page of text, not a whole log.
+        let cut: String = body.chars().take(4096).collect();
+        if cut.len() < body.len() {
+            body = cut + "\n… (cut)";
         }
-    };
+    }
     writeln!(
         out,
         "{}",

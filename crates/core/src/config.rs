@@ -228,6 +228,41 @@ pub struct Paths {
     pub database: PathBuf,
 }
 
+/// A loaded config and where things are, resolved the same way for the CLI and the tray app.
+#[derive(Debug)]
+pub struct Located {
+    pub config: Config,
+    /// The config file (which may not exist yet).
+    pub config_path: PathBuf,
+    pub database: PathBuf,
+}
+
+/// Finds and loads the config: `config` (a `--config` flag), else `HERALD_CONFIG`, else
+/// `$XDG_CONFIG_HOME/herald/config.toml`; the history at `database` (`--db`), else
+/// `HERALD_DB`, else the config's `database`, else `$XDG_DATA_HOME/herald/history.db`. The
+/// commented example is written only at the default location, when `write_example` is set.
+pub fn locate(
+    config: Option<PathBuf>,
+    database: Option<PathBuf>,
+    write_example: bool,
+) -> Result<Located, ConfigError> {
+    let given = |key: &str| std::env::var_os(key).is_some_and(|v| !v.is_empty());
+    let defaults = default_paths()?;
+    let at_default = config.is_none() && !given("HERALD_CONFIG");
+    let config_path = config.unwrap_or(defaults.config);
+    let loaded = Config::load(&config_path, write_example && at_default)?;
+    let database = match database {
+        Some(db) => db,
+        None if given("HERALD_DB") => defaults.database,
+        None => loaded.herald.database_path().unwrap_or(defaults.database),
+    };
+    Ok(Located {
+        config: loaded,
+        config_path,
+        database,
+    })
+}
+
 /// The default locations: `$XDG_CONFIG_HOME/herald/config.toml` and
 /// `$XDG_DATA_HOME/herald/history.db`, unless `HERALD_CONFIG` / `HERALD_DB` say otherwise.
 pub fn default_paths() -> Result<Paths, ConfigError> {

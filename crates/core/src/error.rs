@@ -137,6 +137,10 @@ pub enum BusError {
          ~/.config/herald/fedora-messaging (`./dev run` does this)"
     )]
     FedoraCertificates { path: PathBuf, dir: &'static str },
+    #[error("the TLS client key {path} is encrypted, and {reason}")]
+    EncryptedKey { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     #[error("cannot connect to {url}")]
     Connect {
         url: String,

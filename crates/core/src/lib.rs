@@ -12,9 +12,11 @@ pub mod notify;
 pub mod pipeline;
 pub mod recorded;
 pub mod secrets;
+pub mod settings;
 pub mod sources;
 
 pub use error::{
     BusError, ConfigError, FilterError, HistoryError, NotifyError, RecordError, SecretError,
 };
 pub use message::{Envelope, Message};
+pub use settings::SettingsError;

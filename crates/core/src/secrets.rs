@@ -63,8 +63,11 @@ impl<T> fmt::Display for Secret<T> {
     }
 }
 
-/// What a secret unlocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a secret unlocks. Over IPC: `"password"` or `"key_passphrase"` (the keyring user
+/// name uses [`SecretKind::as_str`] instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SecretKind {
     /// The broker password of the connection's `amqp_url` user.
     Password,
@@ -189,6 +192,12 @@ impl SecretStore {
     ) -> Result<Option<Secret<String>>, SecretError> {
         let entry = self.entry(connection, kind)?;
         get_entry(&entry, connection, kind)
+    }
+
+    /// Whether a `kind` secret of `connection` is stored. The value is read (the Secret
+    /// Service has no cheaper question) and dropped at once.
+    pub fn contains(&self, connection: &str, kind: SecretKind) -> Result<bool, SecretError> {
+        Ok(self.get(connection, kind)?.is_some())
     }
 
     /// Deletes the `kind` secret of `connection`; false if there was none.
@@ -388,6 +397,16 @@ mod tests {
         assert!(format!("{login:?}").contains("alice"));
         assert_eq!(login.password.expose(), "hunter2");
         assert_eq!(Secret::from(7).into_inner(), 7);
+    }
+
+    #[test]
+    fn secret_kinds_travel_as_snake_case_and_name_keyring_users_with_dashes() {
+        let json = serde_json::to_string(&SecretKind::ALL).expect("serialise");
+        assert_eq!(json, r#"["password","key_passphrase"]"#);
+        let back: Vec<SecretKind> = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(back, SecretKind::ALL);
+        assert!(serde_json::from_str::<SecretKind>(r#""key-passphrase""#).is_err());
+        assert_eq!(SecretKind::KeyPassphrase.as_str(), "key-passphrase");
     }
 
     #[rstest]

@@ -8,31 +8,22 @@ pub mod model;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::Notify;
 
-use crate::{pipeline, window};
+use crate::pipeline;
+use crate::status::Live;
+use crate::window::{self, Window};
 pub use model::{MenuEntry, MenuId, MenuModel, TrayModel, TrayState, TrayView};
 
 /// Identifies Herald's tray icon among any others the process owns.
 pub const TRAY_ID: &str = "herald";
 
-/// Sent to the main window when a message is picked in the menu; the payload is a
-/// [`ShowMessage`].
-pub const SHOW_MESSAGE: &str = "show-message";
-
 /// The tray is redrawn at most once per this interval, however fast messages arrive.
 const THROTTLE: Duration = Duration::from_millis(250);
-
-/// Payload of [`SHOW_MESSAGE`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ShowMessage {
-    pub id: String,
-}
 
 /// The tray's model, shared by the pipeline listener, the menu and the render task (managed
 /// state of the app).
@@ -50,11 +41,14 @@ impl Tray {
         result
     }
 
-    /// Takes in a pipeline event; asks for a redraw only if it may change the view.
-    pub fn apply(&self, event: &herald_core::pipeline::PipelineEvent) {
-        if self.lock().apply(event) {
+    /// Takes in a pipeline event; asks for a redraw only if it may change the view, and
+    /// says whether it did.
+    pub fn apply(&self, event: &herald_core::pipeline::PipelineEvent) -> bool {
+        let changed = self.lock().apply(event);
+        if changed {
             self.dirty.notify_one();
         }
+        changed
     }
 
     /// The pipeline is not running, and why.
@@ -66,6 +60,12 @@ impl Tray {
     /// [`TrayModel::pause_left`]).
     pub fn pause_left(&self) -> Option<Option<Duration>> {
         self.lock().pause_left(Instant::now())
+    }
+
+    /// Herald's state as the windows show it.
+    pub fn status(&self) -> crate::status::Status {
+        self.lock()
+            .status(Instant::now(), time::OffsetDateTime::now_utc())
     }
 
     /// What the tray should show at `now`.
@@ -185,12 +185,8 @@ pub fn act<R: Runtime>(app: &AppHandle<R>, id: MenuId) {
         MenuId::Status => {}
         MenuId::Message(id) => {
             tray.update(|m| m.mark_seen(&id));
-            // The page shows the message once it has a detail view; until then the window
-            // comes to the front and hears which message was picked.
-            open_main(app);
-            if let Err(err) = app.emit_to(window::MAIN, SHOW_MESSAGE, ShowMessage { id }) {
-                tracing::warn!("cannot tell the window which message to show: {err}");
-            }
+            open(app, Window::History);
+            app.state::<Live>().show(Window::History.label(), id);
         }
         MenuId::PauseHour => {
             pipeline::pause(app, Some(model::PAUSE_HOUR));
@@ -206,16 +202,17 @@ pub fn act<R: Runtime>(app: &AppHandle<R>, id: MenuId) {
         }
         MenuId::OpenHistory => {
             tray.update(TrayModel::mark_all_seen);
-            open_main(app);
+            open(app, Window::History);
         }
-        MenuId::Settings => open_main(app),
+        MenuId::Settings => open(app, Window::Settings),
         MenuId::Quit => crate::quit(app),
     }
+    pipeline::publish_status(app);
 }
 
-fn open_main<R: Runtime>(app: &AppHandle<R>) {
-    if let Err(err) = window::show_main(app) {
-        tracing::error!("cannot open the main window: {err}");
+fn open<R: Runtime>(app: &AppHandle<R>, which: Window) {
+    if let Err(err) = window::show(app, which) {
+        tracing::error!("cannot open the {} window: {err}", which.label());
     }
 }
 

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use herald_core::filter::Action;
 use herald_core::pipeline::PipelineEvent;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::status::{ConnectionStatus, LinkState, Status};
 
 /// How many of the latest notified messages the menu lists.
 pub const LATEST_MAX: usize = 5;
@@ -408,6 +412,40 @@ impl TrayModel {
             item(MenuId::Quit, true),
         ]);
         MenuModel(entries)
+    }
+
+    /// The state for the windows: each connection, unread count, pause and trouble.
+    pub fn status(&self, now: Instant, wall_now: OffsetDateTime) -> Status {
+        let connections = self
+            .links
+            .iter()
+            .map(|(name, link)| ConnectionStatus {
+                name: name.clone(),
+                state: match link {
+                    Link::Connecting => LinkState::Connecting,
+                    Link::Connected => LinkState::Connected,
+                    Link::Offline { .. } => LinkState::Offline,
+                },
+                detail: match link {
+                    Link::Offline { error } => Some(plain_label(error, ERROR_MAX)),
+                    _ => None,
+                },
+            })
+            .collect();
+        let paused_until = match self.pause {
+            Pause::Until(t) if t > now => {
+                let left = time::Duration::try_from(t - now).unwrap_or(time::Duration::ZERO);
+                (wall_now + left).format(&Rfc3339).ok()
+            }
+            _ => None,
+        };
+        Status {
+            connections,
+            unread: u64::try_from(self.unread()).unwrap_or(u64::MAX),
+            paused: self.is_paused(now),
+            paused_until,
+            error: self.trouble(),
+        }
     }
 
     pub fn view(&self, now: Instant) -> TrayView {

@@ -1,5 +1,6 @@
 //! `herald rules test`: the config's rules with draft rules added (a draft with a rule's id
-//! replaces it), run over the stored history without saving anything. Reports what would
+//! replaces it), run over the stored history without saving anything, by the core's dry run
+//! ([`herald_core::filter::dry_run_set`]) with the configured rules compared alongside. Reports what would
 //! notify, be kept or be dropped with and without the drafts, per rule, and examples.
 
 use super::draft::{check_id, error_chain, rules_from_file, rules_from_text, RuleFlags};
@@ -7,14 +8,12 @@ use super::{check_connection, clean};
 use crate::{timearg, Env, UsageError};
 use anyhow::Context as _;
 use herald_core::config::PRIMARY;
-use herald_core::filter::{Action, Decision, RuleSet, RuleSpec, Subject};
+use herald_core::filter::{dry_run_set, Action, Decision, DryRunScope, RuleSet, RuleSpec, Subject};
 use herald_core::history::Stored;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use time::OffsetDateTime;
 
 #[derive(Debug, clap::Args)]
@@ -183,61 +182,67 @@ pub async fn test(env: &Env, args: &TestArgs) -> anyhow::Result<ExitCode> {
             .collect(),
         changes: Vec::new(),
     };
-    let mut by_rule: HashMap<Option<Arc<str>>, usize> = HashMap::new();
     let n = args.samples;
     let store = env.open_store().await?;
-    report.scanned = store
-        .scan(since, args.limit, |s| {
-            let subject = Subject::of(&s);
-            let b = before.evaluate(&subject);
-            let a = after.evaluate(&subject);
-            report.without.add(b.action);
-            report.with.add(a.action);
-            *by_rule.entry(a.rule.clone()).or_default() += 1;
-            for (d, set) in report.drafts.iter_mut().zip(&alone) {
-                if a.rule.as_deref() == Some(d.id.as_str()) {
-                    d.decides += 1;
-                }
-                if set
-                    .as_ref()
-                    .is_some_and(|set| set.evaluate(&subject).rule.is_some())
-                {
-                    d.matches += 1;
-                    if d.samples.len() < n {
-                        d.samples.push(sample(&s, &b, &a));
-                    }
+    let after_rules = after_cfg.rules_for(&connection);
+    let scope = DryRunScope {
+        since,
+        limit: args.limit,
+        samples: 0,
+    };
+    let run = dry_run_set(&after, &after_rules, &store, &scope, |s, a| {
+        let subject = Subject::of(s);
+        let b = before.evaluate(&subject);
+        report.without.add(b.action);
+        for (d, set) in report.drafts.iter_mut().zip(&alone) {
+            if a.rule.as_deref() == Some(d.id.as_str()) {
+                d.decides += 1;
+            }
+            if set
+                .as_ref()
+                .is_some_and(|set| set.evaluate(&subject).rule.is_some())
+            {
+                d.matches += 1;
+                if d.samples.len() < n {
+                    d.samples.push(sample(s, &b, a));
                 }
             }
-            if a.action != b.action {
-                report.changed += 1;
-                if report.changes.len() < n {
-                    report.changes.push(sample(&s, &b, &a));
-                }
+        }
+        if a.action != b.action {
+            report.changed += 1;
+            if report.changes.len() < n {
+                report.changes.push(sample(s, &b, a));
             }
-        })
-        .await
-        .context("cannot read the history")?;
+        }
+    })
+    .await
+    .context("cannot read the history")?;
 
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    report.scanned = count(run.scanned);
+    report.with = Counts {
+        notify: count(run.notify),
+        history: count(run.history),
+        drop: count(run.drop),
+    };
     let draft_ids: Vec<&str> = drafts.iter().map(|d| d.id.as_str()).collect();
-    for r in after_cfg
-        .rules_for(&connection)
-        .iter()
-        .filter(|r| !r.disabled)
-    {
+    for c in &run.by_rule {
+        let action = after_rules
+            .iter()
+            .find(|r| r.id == c.rule)
+            .map_or(after.unmatched(), |r| r.action);
         report.rules.push(RuleCount {
-            count: by_rule
-                .get(&Some(Arc::from(r.id.as_str())))
-                .copied()
-                .unwrap_or(0),
-            rule: Some(r.id.clone()),
-            action: r.action,
-            draft: draft_ids.contains(&r.id.as_str()),
+            count: count(c.count),
+            draft: draft_ids.contains(&c.rule.as_str()),
+            rule: Some(c.rule.clone()),
+            action,
         });
     }
+    let decided: u64 = run.by_rule.iter().map(|c| c.count).sum();
     report.rules.push(RuleCount {
         rule: None,
         action: after.unmatched(),
-        count: by_rule.get(&None).copied().unwrap_or(0),
+        count: count(run.scanned.saturating_sub(decided)),
         draft: false,
     });
 

@@ -1,9 +1,12 @@
 //! The broker side: connecting (amqp or amqps, verified TLS, client certificates with SASL
 //! EXTERNAL as fedora-messaging does), declaring the topology and consuming. The ack policy
 //! and the reconnect loop live in [`crate::pipeline`], the one owner of the connection.
+//! Passwords and key passphrases come from the OS keyring ([`crate::secrets`]), never from
+//! the config; [`probe`] tries a connection for the settings window.
 
 use crate::config::{self, FEDORA_CERT_DIR};
 use crate::error::BusError;
+use crate::secrets::{Secret, SecretKind, SecretStore};
 use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::types::LongString;
 use lapin::uri::{AMQPScheme, AMQPUri, SASLMechanism};
@@ -11,32 +14,103 @@ use lapin::{Connection, ConnectionProperties};
 use std::path::Path;
 use std::str::FromStr;
 
+mod key;
+mod probe;
 pub mod topology;
 
-/// Opens a connection as the config describes.
+pub use probe::{probe, TestResult};
+
+/// Opens a connection as the config describes, with its password and key passphrase from
+/// the OS keyring (see [`connect_with`]).
 pub async fn connect(cfg: &config::Connection) -> Result<Connection, BusError> {
-    let mut uri = AMQPUri::from_str(&cfg.amqp_url).map_err(|e| {
-        // The parser's message may quote the URL; rebuild it from the redacted form.
-        BusError::Url(format!(
-            "{} ({})",
-            cfg.redacted_url(),
-            e.replace(&cfg.amqp_url, "")
-        ))
-    })?;
-    let tls = tls_config(cfg, uri.scheme == AMQPScheme::AMQPS)?;
-    if tls.identity.is_some() {
-        uri.query.auth_mechanism = Some(SASLMechanism::External);
-    }
+    connect_with(cfg, &SecretStore::new()).await
+}
+
+/// Opens a connection as the config describes. When the URL names a user but no password
+/// (and no client certificate logs in instead), the password is the connection's
+/// [`SecretKind::Password`] in `secrets`; an encrypted client key is opened with its
+/// [`SecretKind::KeyPassphrase`]. A keyring that cannot be read is an error, not a reason
+/// to try without.
+pub async fn connect_with(
+    cfg: &config::Connection,
+    secrets: &SecretStore,
+) -> Result<Connection, BusError> {
+    let login = Login::prepare(cfg, secrets).await?;
     let runtime = lapin::runtime::default_runtime().map_err(|source| BusError::Connect {
         url: cfg.redacted_url(),
         source,
     })?;
-    Connection::connect_uri_with_config(uri, properties(cfg), tls, runtime)
+    Connection::connect_uri_with_config(login.uri, properties(cfg), login.tls, runtime)
         .await
         .map_err(|source| BusError::Connect {
             url: cfg.redacted_url(),
             source,
         })
+}
+
+/// Everything needed to log in, secrets included.
+struct Login {
+    uri: AMQPUri,
+    tls: OwnedTLSConfig,
+    /// Whether a password came from the keyring (`None`: none was needed).
+    keyring_password: Option<bool>,
+}
+
+impl Login {
+    async fn prepare(cfg: &config::Connection, secrets: &SecretStore) -> Result<Login, BusError> {
+        let mut uri = AMQPUri::from_str(&cfg.amqp_url).map_err(|e| {
+            // The parser's message may quote the URL; rebuild it from the redacted form.
+            BusError::Url(format!(
+                "{} ({})",
+                cfg.redacted_url(),
+                e.replace(&cfg.amqp_url, "")
+            ))
+        })?;
+        let tls = tls_config(cfg, uri.scheme == AMQPScheme::AMQPS, secrets).await?;
+        let mut keyring_password = None;
+        if tls.identity.is_some() {
+            uri.query.auth_mechanism = Some(SASLMechanism::External);
+        } else if names_user_without_password(&cfg.amqp_url) {
+            let password = secret(secrets, &cfg.name, SecretKind::Password).await?;
+            keyring_password = Some(password.is_some());
+            if let Some(p) = password {
+                // Straight into the parsed URI: the password never becomes part of a string
+                // that could be logged.
+                uri.authority.userinfo.password = p.into_inner();
+            }
+        }
+        Ok(Login {
+            uri,
+            tls,
+            keyring_password,
+        })
+    }
+}
+
+/// True for `amqp://user@host/…`: a user, and no password (not even an empty one, as in the
+/// Fedora public broker's `fedora:@`).
+fn names_user_without_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((userinfo, _)) => !userinfo.is_empty() && !userinfo.contains(':'),
+        None => false,
+    }
+}
+
+/// One secret of the connection, read off the async runtime (the keyring blocks on D-Bus).
+async fn secret(
+    secrets: &SecretStore,
+    connection: &str,
+    kind: SecretKind,
+) -> Result<Option<Secret<String>>, BusError> {
+    let (store, name) = (*secrets, connection.to_owned());
+    tokio::task::spawn_blocking(move || store.get(&name, kind))
+        .await
+        .map_err(|e| BusError::Stopped(format!("keyring lookup: {e}")))?
+        .map_err(BusError::from)
 }
 
 fn properties(cfg: &config::Connection) -> ConnectionProperties {
@@ -55,9 +129,14 @@ fn properties(cfg: &config::Connection) -> ConnectionProperties {
     props
 }
 
-/// Reads the TLS files the config names. Verification is never turned off: without a
-/// `ca_cert`, the system's trusted roots apply.
-fn tls_config(cfg: &config::Connection, amqps: bool) -> Result<OwnedTLSConfig, BusError> {
+/// Reads the TLS files the config names; an encrypted client key is opened with the
+/// passphrase from the keyring. Verification is never turned off: without a `ca_cert`, the
+/// system's trusted roots apply.
+async fn tls_config(
+    cfg: &config::Connection,
+    amqps: bool,
+    secrets: &SecretStore,
+) -> Result<OwnedTLSConfig, BusError> {
     if !amqps {
         return Ok(OwnedTLSConfig::default());
     }
@@ -82,10 +161,33 @@ fn tls_config(cfg: &config::Connection, amqps: bool) -> Result<OwnedTLSConfig, B
         None => None,
     };
     let identity = match (&cfg.tls.certfile, &cfg.tls.keyfile) {
-        (Some(cert), Some(key)) => Some(OwnedIdentity::PKCS8 {
-            pem: read("client certificate", cert)?,
-            key: read("client key", key)?,
-        }),
+        (Some(cert), Some(key_path)) => {
+            let pem = read("client certificate", cert)?;
+            let key = read("client key", key_path)?;
+            let encrypted = |reason: String| BusError::EncryptedKey {
+                path: key_path.clone(),
+                reason,
+            };
+            let key = match key::protection(&key) {
+                key::KeyProtection::None => key,
+                key::KeyProtection::Legacy => return Err(encrypted(key::LEGACY_REASON.to_owned())),
+                key::KeyProtection::Pkcs8 => {
+                    let Some(passphrase) =
+                        secret(secrets, &cfg.name, SecretKind::KeyPassphrase).await?
+                    else {
+                        return Err(encrypted(format!(
+                            "no key passphrase is stored for connection {:?}: set it in the \
+                             settings",
+                            cfg.name
+                        )));
+                    };
+                    key::decrypt(&key, &passphrase)
+                        .map_err(encrypted)?
+                        .into_inner()
+                }
+            };
+            Some(OwnedIdentity::PKCS8 { pem, key })
+        }
         _ => None,
     };
     Ok(OwnedTLSConfig {

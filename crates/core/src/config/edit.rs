@@ -394,5 +394,7 @@ fn write_then_rename(tmp: &Path, target: &Path, bytes: &[u8]) -> std::io::Result
     std::fs::rename(tmp, target)
 }
 
+mod keys;
+mod rules;
 #[cfg(test)]
 mod tests;

@@ -4,11 +4,16 @@
 //! every delivery is checked here again, exactly.
 
 mod defaults;
+mod dry_run;
 mod matcher;
 pub mod pattern;
 mod rule;
 
 pub use defaults::{default_rules, effective_rules, RuleOrigin};
+pub use dry_run::{
+    dry_run, dry_run_set, DryRun, DryRunError, DryRunSample, DryRunScope, RuleCount,
+    DRY_RUN_SAMPLES,
+};
 pub use matcher::RuleSet;
 pub use pattern::Pattern;
 pub use rule::{

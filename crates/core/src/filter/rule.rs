@@ -37,6 +37,7 @@ impl Profile {
 /// What happens to a message a rule matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Action {
     /// Store it and raise a notification.
     Notify,

@@ -41,12 +41,9 @@ impl HistoryStore {
             return Ok(None);
         };
         let e = || HistoryError::query("read message");
-        let problems: Option<String> = row.try_get("problems").map_err(e())?;
         Ok(Some(Detail {
             message: message_from_row(&row)?,
-            problems: problems
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default(),
+            problems: problems_from_row(&row)?,
             rule: row.try_get("rule").map_err(e())?,
             action: row.try_get("action").map_err(e())?,
             rendered: rendered_from_row(&row)?,
@@ -73,6 +70,16 @@ impl HistoryStore {
                 .map_err(HistoryError::query("read quarantine"))?,
         }))
     }
+}
+
+/// The problems recorded on arrival for a message row.
+pub(super) fn problems_from_row(row: &SqliteRow) -> Result<Vec<String>, HistoryError> {
+    let problems: Option<String> = row
+        .try_get("problems")
+        .map_err(HistoryError::query("read message"))?;
+    Ok(problems
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default())
 }
 
 /// The rendering stored beside a message row.

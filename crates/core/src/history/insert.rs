@@ -239,7 +239,24 @@ async fn insert_messages(
         .execute(&mut *conn)
         .await
         .map_err(HistoryError::query("insert messages"))?;
-    index_messages(conn, chunk, rowids).await
+    index_messages(conn, chunk, rowids).await?;
+    mark_unread(conn, rowids).await
+}
+
+/// New messages are unread until the person marks them read.
+async fn mark_unread(conn: &mut SqliteConnection, rowids: &[i64]) -> Result<(), HistoryError> {
+    if rowids.is_empty() {
+        return Ok(());
+    }
+    let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO unread (message) ");
+    b.push_values(rowids, |mut row, rowid| {
+        row.push_bind(*rowid);
+    });
+    b.build()
+        .execute(&mut *conn)
+        .await
+        .map_err(HistoryError::query("mark new messages unread"))?;
+    Ok(())
 }
 
 /// Adds the newly written rows to the full-text index (see the second migration for why this

@@ -2,8 +2,8 @@
 //! message Herald received, byte for byte, with its rendering and a full-text index, plus a
 //! quarantine for deliveries that could not be used.
 //!
-//! Row ids encode the send time (`seconds << 20 | n`), so newest-first listings, time ranges
-//! and the FTS5 and tag indexes all walk the same order without sorting.
+//! Row ids encode the send time (`seconds << 20 | n`), so newest-first listings, time ranges,
+//! the FTS5 index and the unread list all walk the same order without sorting.
 
 use crate::error::HistoryError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -11,17 +11,22 @@ use sqlx::{Row, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod detail;
 mod entry;
+mod facets;
 mod get;
 mod insert;
+mod read;
 mod scan;
 mod search;
 mod stats;
 
+pub use detail::{MessageDetail, RawParts};
 pub use entry::{Entry, Quarantined, Stored};
+pub use facets::{FacetCount, Facets, FACET_ROWS, FACET_TOP_NAMES};
 pub use get::{Detail, QuarantineDetail};
 pub use insert::InsertReport;
-pub use search::{Hit, SearchQuery};
+pub use search::{highlight_terms, Hit, Page, SearchQuery};
 pub use stats::{Count, Stats};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

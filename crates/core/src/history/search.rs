@@ -1,15 +1,19 @@
-//! Searching the history: full-text (FTS5), people, packages, topic patterns, severity and
-//! time, newest first. User text is turned into FTS5 syntax here, never passed through.
+//! Searching the history: full-text (FTS5), people, packages, topic patterns, severity, time
+//! and read state, newest first. User text is turned into FTS5 syntax here, never passed
+//! through.
 
 use super::{rowid_base, HistoryStore};
 use crate::error::HistoryError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use time::OffsetDateTime;
 
-/// What to look for; every field narrows the result.
-#[derive(Debug, Clone, Default)]
+/// What to look for; every field narrows the result. Deserializes from the desktop app's
+/// query object: missing fields take their defaults (`limit` 100), times are RFC 3339.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "HistoryQuery"))]
 pub struct SearchQuery {
     /// Words (all must match; `word*` matches a prefix) and `"quoted phrases"`.
     pub text: Option<String>,
@@ -19,22 +23,51 @@ pub struct SearchQuery {
     pub package: Option<String>,
     pub source: Option<String>,
     pub severity_min: Option<u8>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub since: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub until: Option<OffsetDateTime>,
-    pub limit: u32,
+    /// Only messages not marked read.
+    pub unread_only: bool,
     /// Keyset pagination: only rows older than this row key.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub before: Option<i64>,
+    /// At most this many hits (at least one is always asked for).
+    pub limit: u32,
+}
+
+impl Default for SearchQuery {
+    fn default() -> Self {
+        SearchQuery {
+            text: None,
+            topic: None,
+            user: None,
+            package: None,
+            source: None,
+            severity_min: None,
+            since: None,
+            until: None,
+            unread_only: false,
+            before: None,
+            limit: 100,
+        }
+    }
 }
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Hit {
     /// Row key, for paging (`before`).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub key: i64,
     pub id: String,
     pub topic: String,
     pub exchange: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub sent_at: OffsetDateTime,
     pub severity: u8,
     pub source: String,
@@ -48,94 +81,148 @@ pub struct Hit {
     pub rule: Option<String>,
     /// `notify` or `history`.
     pub action: String,
+    /// Whether it was marked read.
+    pub read: bool,
 }
 
-const COLUMNS: &str = "m.rowid, m.id, m.topic, m.exchange, m.sent_at, m.severity, m.source, \
-                       m.kind, m.summary, m.url, m.users, m.packages, m.agent, \
-                       m.rule, m.action";
+/// One page of hits, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Page {
+    pub hits: Vec<Hit>,
+    /// The `before` of the next page; none when this page is the last.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub next_before: Option<i64>,
+}
+
+/// The columns [`hit_from_row`] reads, for a query over `messages m`.
+pub(super) const HIT_COLUMNS: &str = "m.rowid, m.id, m.topic, m.exchange, m.sent_at, \
+     m.severity, m.source, m.kind, m.summary, m.url, m.users, m.packages, m.agent, m.rule, \
+     m.action, NOT EXISTS (SELECT 1 FROM unread WHERE unread.message = m.rowid) AS read";
 
 impl HistoryStore {
     /// Runs a search, newest first.
     pub async fn search(&self, q: &SearchQuery) -> Result<Vec<Hit>, HistoryError> {
-        let mut fts_parts = Vec::new();
-        if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            fts_parts.push(format!("({})", fts_query(t)?));
-        }
-        // People and packages are found through their FTS5 columns, then checked exactly:
-        // the tokenizer splits `python-twisted` into words that `python-twisted-web` has too.
-        let exact: Vec<(&str, &str)> = [("users", &q.user), ("packages", &q.package)]
-            .into_iter()
-            .filter_map(|(col, v)| v.as_deref().map(|v| (col, v)))
-            .collect();
-        for (col, name) in &exact {
-            if name.chars().any(char::is_alphanumeric) {
-                fts_parts.push(format!("{col} : \"{}\"", name.replace('"', "\"\"")));
-            }
-        }
-        let fts = (!fts_parts.is_empty()).then(|| fts_parts.join(" AND "));
-        let topic_re = q.topic.as_deref().map(topic_regex);
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
-        b.push(COLUMNS);
-        // FTS5 yields rows newest first (row ids follow send time), as does the table itself.
-        let key = if let Some(fts) = &fts {
-            b.push(" FROM messages_fts f JOIN messages m ON m.rowid = f.rowid WHERE messages_fts MATCH ");
-            b.push_bind(fts.clone());
-            "f.rowid"
-        } else {
-            b.push(" FROM messages m WHERE 1 = 1");
-            "m.rowid"
-        };
-        for (col, name) in exact {
-            b.push(format!(
-                " AND EXISTS (SELECT 1 FROM json_each(m.{col}) WHERE json_each.value = "
-            ));
-            b.push_bind(name.to_owned());
-            b.push(")");
-        }
-        if let Some(since) = q.since {
-            b.push(format!(" AND {key} >= "));
-            b.push_bind(rowid_base(since.unix_timestamp()));
-        }
-        if let Some(until) = q.until {
-            b.push(format!(" AND {key} < "));
-            b.push_bind(rowid_base(until.unix_timestamp().saturating_add(1)));
-        }
-        if let Some(before) = q.before {
-            b.push(format!(" AND {key} < "));
-            b.push_bind(before);
-        }
-        if let Some(sev) = q.severity_min {
-            b.push(" AND m.severity >= ");
-            b.push_bind(i64::from(sev));
-        }
-        if let Some(source) = &q.source {
-            b.push(" AND m.source = ");
-            b.push_bind(source.clone());
-        }
-        if let Some(re) = topic_re {
-            b.push(" AND (m.topic || '.') REGEXP ");
-            b.push_bind(re);
-        }
+        b.push(HIT_COLUMNS);
+        let key = push_filtered(&mut b, q)?;
         b.push(format!(" ORDER BY {key} DESC LIMIT "));
         b.push_bind(i64::from(q.limit.max(1)));
         let rows = b
             .build()
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.message().contains("fts5") => {
-                    HistoryError::BadQuery(format!("cannot search for {:?}", q.text))
-                }
-                _ => HistoryError::Query {
-                    op: "search",
-                    source: e,
-                },
-            })?;
+            .map_err(search_error(q, "search"))?;
         rows.iter().map(hit_from_row).collect()
+    }
+
+    /// One page of a search, with the cursor of the next page.
+    pub async fn page(&self, q: &SearchQuery) -> Result<Page, HistoryError> {
+        let hits = self.search(q).await?;
+        let full = hits.len() >= usize::try_from(q.limit.max(1)).unwrap_or(usize::MAX);
+        let next_before = if full {
+            hits.last().map(|h| h.key)
+        } else {
+            None
+        };
+        Ok(Page { hits, next_before })
     }
 }
 
-fn hit_from_row(row: &SqliteRow) -> Result<Hit, HistoryError> {
+/// Pushes `FROM … WHERE …` for the rows `q` selects (all but its limit) and returns the row
+/// key expression to order by.
+///
+/// The key is the driving table's own row id, so SQLite walks that table (the full-text
+/// index, the unread list or the messages) newest first and stops at the limit, never
+/// sorting the matches.
+pub(super) fn push_filtered(
+    b: &mut QueryBuilder<Sqlite>,
+    q: &SearchQuery,
+) -> Result<&'static str, HistoryError> {
+    // An empty box in a form means no filter, not "matches nothing".
+    let given = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let mut fts_parts = Vec::new();
+    if let Some(t) = given(&q.text) {
+        fts_parts.push(format!("({})", fts_query(t.trim())?));
+    }
+    // People and packages are found through their FTS5 columns, then checked exactly:
+    // the tokenizer splits `python-twisted` into words that `python-twisted-web` has too.
+    let exact: Vec<(&str, String)> = [("users", given(&q.user)), ("packages", given(&q.package))]
+        .into_iter()
+        .filter_map(|(col, v)| v.map(|v| (col, v)))
+        .collect();
+    for (col, name) in &exact {
+        if name.chars().any(char::is_alphanumeric) {
+            fts_parts.push(format!("{col} : \"{}\"", name.replace('"', "\"\"")));
+        }
+    }
+    let fts = (!fts_parts.is_empty()).then(|| fts_parts.join(" AND "));
+    let key = if let Some(fts) = fts {
+        b.push(
+            " FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
+             WHERE messages_fts MATCH ",
+        );
+        b.push_bind(fts);
+        if q.unread_only {
+            b.push(" AND EXISTS (SELECT 1 FROM unread WHERE unread.message = f.rowid)");
+        }
+        "f.rowid"
+    } else if q.unread_only {
+        // CROSS JOIN keeps the (short) unread list as the outer loop.
+        b.push(" FROM unread u CROSS JOIN messages m ON m.rowid = u.message WHERE 1 = 1");
+        "u.message"
+    } else {
+        b.push(" FROM messages m WHERE 1 = 1");
+        "m.rowid"
+    };
+    for (col, name) in exact {
+        b.push(format!(
+            " AND EXISTS (SELECT 1 FROM json_each(m.{col}) WHERE json_each.value = "
+        ));
+        b.push_bind(name);
+        b.push(")");
+    }
+    if let Some(since) = q.since {
+        b.push(format!(" AND {key} >= "));
+        b.push_bind(rowid_base(since.unix_timestamp()));
+    }
+    if let Some(until) = q.until {
+        b.push(format!(" AND {key} < "));
+        b.push_bind(rowid_base(until.unix_timestamp().saturating_add(1)));
+    }
+    if let Some(before) = q.before {
+        b.push(format!(" AND {key} < "));
+        b.push_bind(before);
+    }
+    if let Some(sev) = q.severity_min {
+        b.push(" AND m.severity >= ");
+        b.push_bind(i64::from(sev));
+    }
+    if let Some(source) = given(&q.source) {
+        b.push(" AND m.source = ");
+        b.push_bind(source);
+    }
+    if let Some(pattern) = given(&q.topic) {
+        b.push(" AND (m.topic || '.') REGEXP ");
+        b.push_bind(topic_regex(&pattern));
+    }
+    Ok(key)
+}
+
+/// Maps a failed search statement to an error, telling bad full-text syntax apart.
+pub(super) fn search_error<'a>(
+    q: &'a SearchQuery,
+    op: &'static str,
+) -> impl FnOnce(sqlx::Error) -> HistoryError + 'a {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.message().contains("fts5") => {
+            HistoryError::BadQuery(format!("cannot search for {:?}", q.text))
+        }
+        _ => HistoryError::Query { op, source: e },
+    }
+}
+
+pub(super) fn hit_from_row(row: &SqliteRow) -> Result<Hit, HistoryError> {
     let e = || HistoryError::query("read search result");
     let list = |c: &str| -> Result<Vec<String>, HistoryError> {
         let s: String = row.try_get(c).map_err(e())?;
@@ -160,6 +247,7 @@ fn hit_from_row(row: &SqliteRow) -> Result<Hit, HistoryError> {
         agent: row.try_get("agent").map_err(e())?,
         rule: row.try_get("rule").map_err(e())?,
         action: row.try_get("action").map_err(e())?,
+        read: row.try_get("read").map_err(e())?,
     })
 }
 
@@ -194,6 +282,35 @@ pub fn fts_query(text: &str) -> Result<String, HistoryError> {
         return Err(HistoryError::BadQuery("nothing to search for".to_owned()));
     }
     Ok(parts.join(" "))
+}
+
+/// What to highlight in results for `text`: the lower-case words and quoted phrases
+/// [`fts_query`] searches for, a prefix `foo*` as `foo`, each once, in the order typed.
+///
+/// It reads text the way `fts_query` does, but never fails: it runs on every keystroke,
+/// while a phrase may still be open (its words so far count as the phrase). Terms with no
+/// letter or digit are left out, as they match nothing.
+pub fn highlight_terms(text: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    let mut add = |term: String| {
+        if term.chars().any(char::is_alphanumeric) && !terms.contains(&term) {
+            terms.push(term);
+        }
+    };
+    for (i, chunk) in text.split('"').enumerate() {
+        if i % 2 == 1 {
+            add(chunk
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase());
+            continue;
+        }
+        for word in chunk.split_whitespace() {
+            add(word.trim_end_matches('*').to_lowercase());
+        }
+    }
+    terms
 }
 
 /// Translates an AMQP topic pattern into a regular expression over `topic + "."`, where each
@@ -247,6 +364,21 @@ mod tests {
     #[case("\"\"")]
     fn bad_text_is_a_clear_error(#[case] text: &str) {
         assert!(matches!(fts_query(text), Err(HistoryError::BadQuery(_))));
+    }
+
+    #[rstest]
+    #[case("chromium", &["chromium"])]
+    #[case("Koji  FAILED", &["koji", "failed"])]
+    #[case("kern*", &["kern"])]
+    #[case("\"Build   Failed\" spot", &["build failed", "spot"])]
+    #[case("spot \"build failed", &["spot", "build failed"])]
+    #[case("a a A", &["a"])]
+    #[case("( - * \"\" \"...\"", &[])]
+    #[case("python-twisted col:value", &["python-twisted", "col:value"])]
+    #[case("Ünïcode", &["ünïcode"])]
+    #[case("", &[])]
+    fn highlight_terms_are_what_the_query_matches(#[case] text: &str, #[case] want: &[&str]) {
+        assert_eq!(highlight_terms(text), want);
     }
 
     #[rstest]

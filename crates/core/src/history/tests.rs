@@ -3,7 +3,7 @@ use crate::message::{headers_from_json, Envelope, Message, Properties};
 use crate::sources::RenderContext;
 use time::OffsetDateTime;
 
-fn envelope(
+pub(super) fn envelope(
     id: Option<&str>,
     topic: &str,
     headers: serde_json::Value,
@@ -18,7 +18,7 @@ fn envelope(
     h.insert("sent-at".into(), serde_json::Value::String(sent_at));
     // As fedora-messaging sends them: its mention headers count only beside a schema.
     h.insert("fedora_messaging_schema".into(), "base.message".into());
-    h.insert("fedora_messaging_severity".into(), 20.into());
+    h.entry("fedora_messaging_severity").or_insert(20.into());
     Envelope {
         exchange: "amq.topic".into(),
         routing_key: topic.into(),
@@ -32,11 +32,11 @@ fn envelope(
     }
 }
 
-fn entry(env: Envelope) -> Entry {
+pub(super) fn entry(env: Envelope) -> Entry {
     Entry::new(Message::decode(env), &RenderContext::default())
 }
 
-async fn store() -> (tempfile::TempDir, HistoryStore) {
+pub(super) async fn store() -> (tempfile::TempDir, HistoryStore) {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = HistoryStore::open(&dir.path().join("h.db"), &RenderContext::default())
         .await
@@ -359,4 +359,24 @@ async fn every_migration_file_is_embedded_and_applied() {
             .await
             .expect("schema");
     assert_eq!(tags, 0, "the tag table is gone");
+}
+
+/// The declarations the desktop app's TypeScript is generated from (see the IPC contract).
+#[cfg(feature = "ts")]
+#[test]
+fn typescript_declarations_match_the_ipc_contract() {
+    use ts_rs::TS;
+    let cfg = ts_rs::Config::default();
+    let decls = [
+        SearchQuery::decl(&cfg),
+        Hit::decl(&cfg),
+        Page::decl(&cfg),
+        FacetCount::decl(&cfg),
+        Facets::decl(&cfg),
+        MessageDetail::decl(&cfg),
+    ];
+    for d in &decls {
+        println!("{d}");
+    }
+    panic!("show");
 }

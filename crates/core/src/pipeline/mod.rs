@@ -187,6 +187,11 @@ impl Reloader {
         }
         self.config.send_replace(Arc::new(cfg));
     }
+
+    /// The config in force, as it changes.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Config>> {
+        self.config.subscribe()
+    }
 }
 
 impl PipelineHandle {

@@ -48,6 +48,9 @@ impl Stage {
     /// Runs until every connection's writer is gone.
     pub async fn run(mut self) {
         let mut actions = self.notifier.as_ref().and_then(|n| n.take_actions());
+        // A re-read config brings its notification preferences with it.
+        let mut config = self.reloader.subscribe();
+        config.mark_unchanged();
         loop {
             let due = self
                 .attention
@@ -70,6 +73,10 @@ impl Stage {
                     Control::Settings(s) => self.attention.set_settings(s),
                 },
                 Some(a) = recv(&mut actions) => self.act(a).await,
+                Ok(()) = config.changed() => {
+                    let settings = config.borrow_and_update().herald.notifications.clone();
+                    self.attention.set_settings(settings);
+                }
             }
         }
     }

@@ -1,0 +1,158 @@
+//! The detail view of one stored message, as the history window shows it: its search hit,
+//! rendering details and problems, and the raw properties, headers and body laid out for
+//! reading. [`RawParts`] is the one place that lays the raw parts out; `herald show` prints
+//! the same text.
+
+use super::entry::message_from_row;
+use super::get::problems_from_row;
+use super::search::{hit_from_row, Hit};
+use super::HistoryStore;
+use crate::error::HistoryError;
+use crate::message::Message;
+use serde::Serialize;
+use sqlx::Row;
+
+/// Everything the detail pane shows about one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MessageDetail {
+    pub hit: Hit,
+    /// The rendering's longer text (may be empty).
+    pub details: String,
+    /// What was wrong with the message but tolerated on arrival.
+    pub problems: Vec<String>,
+    /// The AMQP basic properties, pretty-printed JSON.
+    pub properties_json: String,
+    /// The header table, pretty-printed JSON.
+    pub headers_json: String,
+    /// The body: pretty-printed JSON when it is JSON, else its text (invalid UTF-8 as U+FFFD).
+    pub body: String,
+    pub body_is_json: bool,
+}
+
+/// A message's properties, headers and body as text for people to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawParts {
+    pub properties_json: String,
+    pub headers_json: String,
+    pub body: String,
+    pub body_is_json: bool,
+}
+
+impl RawParts {
+    pub fn of(m: &Message) -> RawParts {
+        let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        // Stored messages have a JSON object body; quarantined ones may still hold other JSON.
+        let json = m
+            .json
+            .clone()
+            .or_else(|| serde_json::from_slice::<serde_json::Value>(&m.body).ok());
+        let (body, body_is_json) = match json {
+            Some(v) => (pretty(&v), true),
+            None => (m.body_text_lossy().into_owned(), false),
+        };
+        RawParts {
+            properties_json: serde_json::to_string_pretty(&m.properties).unwrap_or_default(),
+            headers_json: pretty(&m.headers_json()),
+            body,
+            body_is_json,
+        }
+    }
+}
+
+impl HistoryStore {
+    /// The detail view of the stored message with this id, if any. Reading it marks nothing.
+    pub async fn detail(&self, id: &str) -> Result<Option<MessageDetail>, HistoryError> {
+        let Some(row) = sqlx::query(
+            "SELECT m.*, NOT EXISTS (SELECT 1 FROM unread WHERE unread.message = m.rowid) AS read \
+             FROM messages m WHERE m.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(HistoryError::query("get message detail"))?
+        else {
+            return Ok(None);
+        };
+        let raw = RawParts::of(&message_from_row(&row)?);
+        Ok(Some(MessageDetail {
+            hit: hit_from_row(&row)?,
+            details: row
+                .try_get("details")
+                .map_err(HistoryError::query("read message"))?,
+            problems: problems_from_row(&row)?,
+            properties_json: raw.properties_json,
+            headers_json: raw.headers_json,
+            body: raw.body,
+            body_is_json: raw.body_is_json,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::tests::{envelope, store};
+    use crate::history::Entry;
+    use crate::sources::RenderContext;
+
+    #[tokio::test]
+    async fn detail_shows_the_hit_rendering_and_raw_parts() {
+        let (_d, s) = store().await;
+        let body = r#"{"build": {"name": "kernel", "nvr": "kernel-6.9-1"}, "owner": "alice"}"#;
+        let env = envelope(
+            Some("d-1"),
+            "org.example.prod.widgets.build",
+            serde_json::json!({"fedora_messaging_severity": 99, "fedora_messaging_user_alice": true}),
+            body,
+            1_700_000_000,
+        );
+        let msg = Message::decode(env);
+        s.insert_batch(&[Entry::new(msg.clone(), &RenderContext::default())])
+            .await
+            .expect("insert");
+
+        let d = s.detail("d-1").await.expect("detail").expect("present");
+        assert_eq!(d.hit.id, "d-1");
+        assert_eq!(d.hit.users, ["alice"]);
+        assert!(!d.hit.read);
+        assert_eq!(d.problems.len(), 1, "{:?}", d.problems);
+        assert!(d.problems[0].starts_with("fedora_messaging_severity is not 10, 20, 30 or 40"));
+        assert!(d.body_is_json);
+        let want: serde_json::Value = serde_json::from_str(body).expect("json");
+        assert_eq!(d.body, serde_json::to_string_pretty(&want).expect("pretty"));
+        assert!(d.body.contains("\n  \"owner\": \"alice\""), "{}", d.body);
+        let headers: serde_json::Value = serde_json::from_str(&d.headers_json).expect("json");
+        assert_eq!(headers["fedora_messaging_user_alice"], true);
+        assert!(d.headers_json.contains('\n'), "pretty-printed");
+        let props: serde_json::Value = serde_json::from_str(&d.properties_json).expect("json");
+        assert_eq!(props["message_id"], "d-1");
+        // The same text `herald show` prints.
+        let raw = RawParts::of(&msg);
+        assert_eq!(
+            (raw.headers_json, raw.properties_json, raw.body),
+            (d.headers_json, d.properties_json, d.body)
+        );
+
+        s.mark_read(&["d-1".to_owned()]).await.expect("mark");
+        let d = s.detail("d-1").await.expect("detail").expect("present");
+        assert!(d.hit.read);
+        assert_eq!(s.unread_count().await.expect("count"), 0);
+        assert!(s.detail("nope").await.expect("detail").is_none());
+    }
+
+    #[test]
+    fn raw_parts_of_bodies_that_are_not_json_objects() {
+        let raw = |bytes: &[u8]| {
+            let mut env = envelope(None, "a.b", serde_json::json!({}), "", 1_700_000_000);
+            env.body = bytes.to_vec();
+            RawParts::of(&Message::decode(env))
+        };
+        let text = raw(b"plain \xff text");
+        assert!(!text.body_is_json);
+        assert_eq!(text.body, "plain \u{fffd} text");
+        let list = raw(b"[1,2]");
+        assert!(list.body_is_json);
+        assert_eq!(list.body, "[\n  1,\n  2\n]");
+    }
+}

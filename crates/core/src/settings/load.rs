@@ -1,0 +1,55 @@
+//! Reading the settings: the config as Herald would load it, the rules as written, and
+//! whether the keyring holds each connection's secrets.
+
+use super::{url, ConnectionSettings, NotifySettings, Profile, Settings, SettingsError};
+use crate::config::edit::ConfigEditor;
+use crate::config::Config;
+use crate::secrets::{SecretKind, SecretStore};
+use std::path::Path;
+
+impl Settings {
+    /// The settings in `config_path` (the defaults when there is no such file), with
+    /// `has_password` / `has_key_passphrase` from `secrets`. Blocks on the keyring.
+    pub fn load(config_path: &Path, secrets: &SecretStore) -> Result<Settings, SettingsError> {
+        Settings::load_with(config_path, |connection, kind| {
+            secrets.contains(connection, kind)
+        })
+    }
+
+    /// [`Settings::load`] with `stored` saying whether a connection's secret is stored.
+    pub fn load_with(
+        config_path: &Path,
+        mut stored: impl FnMut(&str, SecretKind) -> Result<bool, crate::error::SecretError>,
+    ) -> Result<Settings, SettingsError> {
+        let config = Config::load(config_path, false)?;
+        let editor = ConfigEditor::load(config_path)?;
+        let mut connections = Vec::with_capacity(config.connections.len());
+        for c in &config.connections {
+            let (url, username) = url::split(&c.amqp_url);
+            let path = |p: &Option<std::path::PathBuf>| {
+                p.as_ref().map(|p| p.to_string_lossy().into_owned())
+            };
+            connections.push(ConnectionSettings {
+                name: c.name.clone(),
+                url,
+                username,
+                ca_cert: path(&c.tls.ca_cert),
+                certfile: path(&c.tls.certfile),
+                keyfile: path(&c.tls.keyfile),
+                has_password: stored(&c.name, SecretKind::Password)?,
+                has_key_passphrase: stored(&c.name, SecretKind::KeyPassphrase)?,
+            });
+        }
+        let h = &config.herald;
+        Ok(Settings {
+            connections,
+            profile: Profile::from(&h.profile),
+            rules_toml: editor.rules_text()?,
+            unmatched: config.unmatched(),
+            notifications: NotifySettings::from(&h.notifications),
+            retention_days: h.retention_days,
+            retention_max_rows: h.retention_max_rows,
+            config_path: config_path.to_string_lossy().into_owned(),
+        })
+    }
+}

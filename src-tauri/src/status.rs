@@ -1,0 +1,134 @@
+//! What the windows are told about Herald's state, and how they hear about it as it happens:
+//! the page calls the `live` command with a channel, and the shell pushes every newly stored
+//! message, every status change and every "show this message" request on it until the
+//! window goes away.
+
+use std::sync::Mutex;
+
+use herald_core::history::Hit;
+use serde::Serialize;
+use tauri::ipc::Channel;
+
+/// A broker connection's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    Connecting,
+    Connected,
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct ConnectionStatus {
+    pub name: String,
+    pub state: LinkState,
+    /// Why it is offline.
+    pub detail: Option<String>,
+}
+
+/// Herald's state as the windows show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct Status {
+    pub connections: Vec<ConnectionStatus>,
+    #[ts(type = "number")]
+    pub unread: u64,
+    pub paused: bool,
+    /// RFC 3339; `None` when paused until resumed, or not paused.
+    pub paused_until: Option<String>,
+    /// Why Herald is not fully working, if it is not.
+    pub error: Option<String>,
+}
+
+/// One thing pushed to a window.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// A message was stored for the first time.
+    Stored {
+        hit: Hit,
+    },
+    Status {
+        status: Status,
+    },
+    /// The user picked this message elsewhere (the tray menu): select it.
+    Show {
+        id: String,
+    },
+}
+
+/// The windows listening, by window label (managed state of the app).
+#[derive(Default)]
+pub struct Live {
+    listeners: Mutex<Vec<(String, Channel<LiveEvent>)>>,
+    /// A message to show in a window that is still loading, by window label.
+    pending_show: Mutex<Option<(String, String)>>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let windows: Vec<String> = self.lock().iter().map(|(l, _)| l.clone()).collect();
+        f.debug_struct("Live").field("windows", &windows).finish()
+    }
+}
+
+impl Live {
+    /// Adds a window's channel, replacing the one it had (a reload of the page).
+    pub fn listen(&self, window: &str, channel: Channel<LiveEvent>) {
+        let mut listeners = self.lock();
+        listeners.retain(|(label, _)| label != window);
+        listeners.push((window.to_owned(), channel));
+    }
+
+    /// Asks `window` to show message `id`: at once if it listens, else when it starts to.
+    pub fn show(&self, window: &str, id: String) {
+        let listening = self.lock().iter().any(|(label, _)| label == window);
+        if listening {
+            self.send(Some(window), &LiveEvent::Show { id });
+        } else {
+            *self.pending_show.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((window.to_owned(), id));
+        }
+    }
+
+    /// The message `window` was asked to show before it listened, if any.
+    pub fn take_pending_show(&self, window: &str) -> Option<String> {
+        let mut pending = self.pending_show.lock().unwrap_or_else(|e| e.into_inner());
+        match pending.take() {
+            Some((label, id)) if label == window => Some(id),
+            other => {
+                *pending = other;
+                None
+            }
+        }
+    }
+
+    /// Forgets a window that was closed.
+    pub fn forget(&self, window: &str) {
+        self.lock().retain(|(label, _)| label != window);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Sends `event` to every window listening (or only to `window`); a window whose channel
+    /// fails is forgotten.
+    pub fn send(&self, window: Option<&str>, event: &LiveEvent) {
+        self.lock().retain(|(label, channel)| {
+            if window.is_some_and(|w| w != label) {
+                return true;
+            }
+            match channel.send(event.clone()) {
+                Ok(()) => true,
+                Err(err) => {
+                    tracing::debug!(window = %label, "live channel closed: {err}");
+                    false
+                }
+            }
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Channel<LiveEvent>)>> {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,131 @@
+// @vitest-environment jsdom
+// Rendering checks on a real DOM: message text stays text, links are offered only for http(s).
+import { flushSync, mount, unmount, type Component } from "svelte";
+import { afterEach, describe, expect, it } from "vitest";
+import type { MessageDetail } from "../lib/bindings";
+import { hit } from "../lib/testdata";
+import DetailPane from "./DetailPane.svelte";
+import ResultList from "./ResultList.svelte";
+import ResultRow from "./ResultRow.svelte";
+
+const HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+const NOW = new Date("2025-01-01T13:00:00Z");
+
+let mounted: Record<string, unknown>[] = [];
+afterEach(() => {
+  for (const m of mounted) unmount(m);
+  mounted = [];
+  document.body.innerHTML = "";
+});
+
+function render<P extends Record<string, any>>(component: Component<P, any, any>, props: P): HTMLElement {
+  const target = document.createElement("div");
+  document.body.appendChild(target);
+  mounted.push(mount(component, { target, props }));
+  flushSync();
+  return target;
+}
+
+function detail(fields: Parameters<typeof hit>[1] = {}): MessageDetail {
+  return {
+    hit: hit(1, fields),
+    details: "line one\n<b>line two</b>",
+    problems: [],
+    properties_json: '{\n  "content_type": "application/json"\n}',
+    headers_json: '{\n  "fedora_messaging_user_alice": true\n}',
+    body: '{\n  "html": "<a href=\\"javascript:x\\">"\n}',
+    body_is_json: true,
+  };
+}
+
+const noop = () => {};
+
+describe("ResultRow", () => {
+  it("renders a hostile summary as text with the search terms marked", () => {
+    const el = render(ResultRow, {
+      hit: hit(7, { summary: `Build FAILED ${HOSTILE}`, packages: ["python-requests"], users: ["alice"] }),
+      index: 0,
+      selected: false,
+      open: false,
+      terms: ["failed", "img"],
+      now: NOW,
+      onpick: noop,
+    });
+    const row = el.querySelector('[data-testid="result-row"]');
+    expect(row?.getAttribute("data-id")).toBe("id-7");
+    const summary = el.querySelector('[data-testid="result-summary"]')!;
+    expect(summary.textContent).toBe(`Build FAILED ${HOSTILE}`);
+    expect(summary.querySelector("img, script")).toBeNull();
+    expect([...summary.querySelectorAll("mark")].map((m) => m.textContent)).toEqual(["FAILED", "img"]);
+    expect(row?.textContent).toContain("python-requests");
+    expect(row?.textContent).toContain("@alice");
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+});
+
+describe("DetailPane", () => {
+  const props = (d: MessageDetail) => ({
+    detail: d,
+    loading: false,
+    error: null,
+    terms: [],
+    now: NOW,
+    onclose: noop,
+    onmarkread: noop,
+    onopenlink: noop,
+  });
+
+  it("shows the link as a button whose text is the URL, and the rule", () => {
+    const url = "https://bodhi.fedoraproject.org/updates/FEDORA-2025-1";
+    const el = render(DetailPane, props(detail({ url, rule: "my-packages" })));
+    const link = el.querySelector('[data-testid="detail-link"]');
+    expect(link?.tagName).toBe("BUTTON");
+    expect(link?.textContent).toBe(url);
+    expect(el.querySelector('[data-testid="detail-rule"]')?.textContent).toBe("kept by rule my-packages");
+  });
+
+  it("offers no button for other schemes and says when no rule kept it", () => {
+    const el = render(DetailPane, props(detail({ url: "javascript:alert(1)", rule: null })));
+    expect(el.querySelector('[data-testid="detail-link"]')).toBeNull();
+    expect(el.textContent).toContain("javascript:alert(1)");
+    expect(el.querySelector('[data-testid="detail-rule"]')?.textContent).toBe("no rule");
+  });
+
+  it("prints headers and body verbatim as text", () => {
+    const d = detail({ summary: HOSTILE });
+    const el = render(DetailPane, props(d));
+    expect(el.querySelector('[data-testid="detail-headers"]')?.textContent).toBe(d.headers_json);
+    expect(el.querySelector('[data-testid="detail-body"]')?.textContent).toBe(d.body);
+    expect(el.querySelector('[data-testid="detail-summary"]')?.textContent).toBe(HOSTILE);
+    expect(el.querySelector("img, script, a")).toBeNull();
+  });
+});
+
+describe("ResultList", () => {
+  // jsdom lays nothing out and has no ResizeObserver, which `bind:clientHeight` needs; with no
+  // sizes to report, an inert one is faithful.
+  globalThis.ResizeObserver ??= class {
+    observe() {}
+    unobserve() {}
+    disconnect() {}
+  };
+
+  it("keeps only a window of rows in the DOM however many are loaded", () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => hit(5000 - i));
+    const el = render(ResultList, {
+      rows,
+      selected: 2,
+      openId: null,
+      terms: [],
+      now: NOW,
+      onpick: noop,
+      onneedmore: noop,
+    });
+    const shown = el.querySelectorAll('[data-testid="result-row"]');
+    // jsdom has no layout (height 0): only the overscan is rendered.
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.length).toBeLessThan(50);
+    expect(shown[0]?.getAttribute("data-id")).toBe("id-5000");
+    expect(el.querySelector('[aria-selected="true"]')?.getAttribute("data-id")).toBe("id-4998");
+  });
+});

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { historyHash, parseRoute } from "./route";
+
+describe("routes", () => {
+  it.each([
+    ["", { view: "history", id: null }],
+    ["#/history", { view: "history", id: null }],
+    ["#/history/", { view: "history", id: null }],
+    ["#/history?id=abc-123", { view: "history", id: "abc-123" }],
+    ["#/history?id=", { view: "history", id: null }],
+    ["#/history?id=a%2Fb%20c", { view: "history", id: "a/b c" }],
+    ["#/settings", { view: "settings" }],
+    ["#/nowhere", { view: "history", id: null }],
+  ])("%j", (hash, route) => {
+    expect(parseRoute(hash)).toEqual(route);
+  });
+
+  it("builds hashes that parse back", () => {
+    const id = "2025-abc/def?x=1&y";
+    expect(parseRoute(historyHash(id))).toEqual({ view: "history", id });
+    expect(historyHash(null)).toBe("#/history");
+  });
+});
