@@ -85,6 +85,7 @@ impl Start {
 pub fn run() -> anyhow::Result<()> {
     // Read while the process has one thread: the `time` crate refuses afterwards.
     let local_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    lighten_webview();
     init_logging();
     require_display()?;
     // First, so a second launch is handed to the first before it sets anything up.
@@ -173,6 +174,17 @@ fn quit_on_signals<R: Runtime>(app: &AppHandle<R>) {
 
 #[cfg(not(unix))]
 fn quit_on_signals<R: Runtime>(_app: &AppHandle<R>) {}
+
+/// Herald's pages are lists and text: WebKit's accelerated compositing buys them nothing and
+/// costs ~90 MB (a GL stack, software-rendered where there is no GPU) in the web process
+/// while a window is open. Set before GTK starts, while the process has one thread; a value
+/// the user set wins.
+fn lighten_webview() {
+    const KEY: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+    if cfg!(target_os = "linux") && std::env::var_os(KEY).is_none() {
+        std::env::set_var(KEY, "1");
+    }
+}
 
 /// Without a display GTK fails to start and the windowing library panics with a backtrace;
 /// say what is missing instead.

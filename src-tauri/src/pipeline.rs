@@ -176,9 +176,12 @@ async fn publish_stored<R: Runtime>(
         return;
     }
     match store.detail(id).await {
-        Ok(Some(detail)) => app
-            .state::<Live>()
-            .send(None, &LiveEvent::Stored { hit: detail.hit }),
+        Ok(Some(detail)) => app.state::<Live>().send(
+            None,
+            &LiveEvent::Stored {
+                hit: Box::new(detail.hit),
+            },
+        ),
         Ok(None) => {} // Pruned already.
         Err(err) => tracing::warn!("cannot read back message {id}: {}", error_chain(&err)),
     }

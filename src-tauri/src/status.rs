@@ -45,7 +45,7 @@ pub struct Status {
 pub enum LiveEvent {
     /// A message was stored for the first time.
     Stored {
-        hit: Hit,
+        hit: Box<Hit>,
     },
     Status {
         status: Status,

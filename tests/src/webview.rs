@@ -15,7 +15,7 @@
 //!
 //! [`Webview::shutdown`] deletes the session, ends WebKitWebDriver, and checks through
 //! `/proc` that the app and every process it started (its WebKit web and network processes)
-//! are gone. `screen` captures the whole X screen and clicks on it, for what lives outside
+//! are gone. [`screen`] captures the whole X screen and clicks on it, for what lives outside
 //! the web view (the tray).
 
 use std::path::Path;
@@ -42,8 +42,6 @@ pub const WAIT: Duration = Duration::from_secs(20);
 const SETTLE: Duration = Duration::from_millis(300);
 /// One WebDriver command; WebKit answers in milliseconds unless something is wrong.
 const COMMAND: Duration = Duration::from_secs(15);
-/// The app's process name (`/proc/<pid>/comm`).
-const APP_COMM: &str = "herald-desktop";
 
 /// The CSS selector of the element with `data-testid="id"`.
 pub fn testid(id: &str) -> String {
@@ -111,14 +109,15 @@ impl Webview {
         };
         // The session exists once the app's first web view is under automation, so the app
         // has been started by then.
+        let comm = app_comm();
         let Some((app, _)) = descendants(driver.pid())
             .into_iter()
-            .find(|(_, comm)| comm == APP_COMM)
+            .find(|(_, c)| *c == comm)
         else {
             let tree = descendants(driver.pid());
             end_tree(driver.pid());
             panic!(
-                "a session but no {APP_COMM} process under WebKitWebDriver: {tree:?}\n--- log\n{}",
+                "a session but no {comm} process under WebKitWebDriver: {tree:?}\n--- log\n{}",
                 desktop.log_tail(60)
             );
         };
@@ -335,9 +334,11 @@ impl Webview {
         self.on_element(sel, "click", |el| Box::pin(async move { el.click().await }));
     }
 
-    /// Empties the first `sel` (an input or textarea) and types `text` into it, key by key.
+    /// Empties the first `sel` (an input or textarea) and types `text` into it, key by key;
+    /// a line break is the Enter key.
     pub fn type_text(&self, sel: &str, text: &str) {
-        let text = text.to_owned();
+        let enter = char::from(fantoccini::key::Key::Enter).to_string();
+        let text = text.replace('\n', &enter);
         self.on_element(sel, "type into", move |el| {
             let text = text.clone();
             Box::pin(async move {
@@ -437,7 +438,7 @@ impl Webview {
 
     /// The teardown behind [`Webview::shutdown`] and drop, which must not panic.
     fn end(&mut self) -> Teardown {
-        let mut processes = vec![(self.app, APP_COMM.to_owned())];
+        let mut processes = vec![(self.app, app_comm())];
         processes.extend(descendants(self.app));
         let pids: Vec<u32> = processes.iter().map(|(p, _)| *p).collect();
         if let Some(client) = self.client.take() {
@@ -471,6 +472,17 @@ impl Drop for Webview {
 
 type ActionFuture =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), fantoccini::error::CmdError>>>>;
+
+/// The app's process name as `/proc/<pid>/comm` shows it: the binary's file name, cut to
+/// the kernel's 15 bytes.
+fn app_comm() -> String {
+    let bin = desktop_bin();
+    let name = bin
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.bytes().take(15).map(char::from).collect::<String>()
+}
 
 /// Ends WebKitWebDriver's process tree after a failed start: the app first (SIGTERM, then
 /// SIGKILL), so nothing outlives the test.

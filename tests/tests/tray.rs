@@ -5,10 +5,10 @@
 //! `GetLayout`) and clicks menu entries with dbusmenu `Event(id, "clicked")`. Notifications go
 //! to a fake notification server that records them; windows are seen and closed over X11.
 //!
-//! Checked: the menu's fixed entries and which are enabled; closing the main window destroys
-//! it (its web process ends) while the app stays in the tray, and a second launch, a message,
-//! Settings and Open history bring it back; a second launch exits at once; messages a rule
-//! marks `notify` appear in the menu with their summaries, make the icon "unread" and count
+//! Checked: the menu's fixed entries and which are enabled; closing the history window destroys
+//! it (its web process ends) while the app stays in the tray, and a second launch, a message
+//! and Open history bring it back; Settings opens its own window; a second launch exits at
+//! once; messages a rule marks `notify` appear in the menu with their summaries, make the icon "unread" and count
 //! in the status line; "Pause 1 h" makes the icon "paused" and really holds notifications,
 //! "Resume" ends it; clicking a message marks it seen, Open history marks everything seen; a
 //! broker that drops the connection and refuses the next ones makes the icon "offline" until
@@ -27,8 +27,9 @@ use herald_e2e::tray::{
 /// Starting GTK, WebKit and the first broker session on a busy 2-core machine.
 const START: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(20);
-/// The main window's title.
-const TITLE: &str = "Herald";
+/// The windows' titles.
+const HISTORY: &str = "Herald — History";
+const SETTINGS: &str = "Herald — Settings";
 const FIXED: [&str; 6] = [
     "Pause 1 h",
     "Pause until resumed",
@@ -191,26 +192,26 @@ impl Observer {
             .count()
     }
 
-    /// Waits until the main window is on screen, with its web view.
-    fn wait_window(&self, why: &str) {
+    /// Waits until the window titled `title` is on screen, with its web view.
+    fn wait_window(&self, title: &str, why: &str) {
         poll(
             START,
-            &format!("the main window ({why})"),
-            || (self.x.windows(TITLE).len() == 1 && self.web_processes() == 1).then_some(()),
-            || format!("windows {:?}\n{}", self.x.windows(TITLE), self.context()),
+            &format!("the window {title:?} ({why})"),
+            || (self.x.windows(title).len() == 1 && self.web_processes() == 1).then_some(()),
+            || format!("windows {:?}\n{}", self.x.windows(title), self.context()),
         );
     }
 
-    /// Closes the main window as a window manager would, and waits until it is destroyed:
+    /// Closes the window titled `title` as a window manager would, and waits until it is destroyed:
     /// gone from the screen, its web content process ended, the app still running.
-    fn close_window(&self, app: &mut TrayApp) {
-        for w in self.x.windows(TITLE) {
+    fn close_window(&self, app: &mut TrayApp, title: &str) {
+        for w in self.x.windows(title) {
             self.x.close(w);
         }
         poll(
             WAIT,
-            "the main window and its web process to go away",
-            || (self.x.windows(TITLE).is_empty() && self.web_processes() == 0).then_some(()),
+            "the window and its web process to go away",
+            || (self.x.windows(title).is_empty() && self.web_processes() == 0).then_some(()),
             || format!("processes {:?}\n{}", descendants(self.pid), self.context()),
         );
         std::thread::sleep(Duration::from_millis(500));
@@ -253,8 +254,8 @@ fn the_tray_shows_state_and_its_menu_drives_the_app() {
     tray.wait_icon("normal");
 
     // Closing the window destroys it (its web process ends) and the app stays in the tray.
-    tray.wait_window("open at start");
-    tray.close_window(&mut app);
+    tray.wait_window(HISTORY, "open at start");
+    tray.close_window(&mut app, HISTORY);
 
     // A second launch hands over to the first, which shows its window, and exits.
     let mut second_app = world.launch("second.log");
@@ -266,8 +267,8 @@ fn the_tray_shows_state_and_its_menu_drives_the_app() {
         "second launch: {status:?}\n{}",
         second_app.log()
     );
-    tray.wait_window("shown for the second launch");
-    tray.close_window(&mut app);
+    tray.wait_window(HISTORY, "shown for the second launch");
+    tray.close_window(&mut app, HISTORY);
 
     // Two notified messages: listed newest first, counted, notified, icon unread.
     let first = "org.example.tray.first";
@@ -325,13 +326,13 @@ fn the_tray_shows_state_and_its_menu_drives_the_app() {
     tray.wait_status("2 unread after a click", |s| {
         s == "Herald — connected, 2 unread"
     });
-    tray.wait_window("opened by a message");
-    tray.close_window(&mut app);
+    tray.wait_window(HISTORY, "opened by a message");
+    tray.close_window(&mut app, HISTORY);
 
-    // Settings opens the window too (until it has a page of its own).
+    // Settings opens the settings window.
     tray.click("Settings");
-    tray.wait_window("opened by Settings");
-    tray.close_window(&mut app);
+    tray.wait_window(SETTINGS, "opened by Settings");
+    tray.close_window(&mut app, SETTINGS);
 
     // The broker closes the connection and refuses the next ones: offline until it lets
     // Herald back in.
@@ -361,7 +362,7 @@ fn the_tray_shows_state_and_its_menu_drives_the_app() {
 
     // Open history builds the window again, and everything in it counts as seen.
     tray.click("Open history");
-    tray.wait_window("opened by Open history");
+    tray.wait_window(HISTORY, "opened by Open history");
     tray.wait_status("nothing unread", |s| s == "Herald — connected");
     tray.wait_icon("normal");
 

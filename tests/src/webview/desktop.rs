@@ -70,7 +70,7 @@ impl Desktop {
         &self.db
     }
 
-    /// Where WebKitWebDriver and the app write their output (`HERALD_LOG=debug`).
+    /// Where WebKitWebDriver and the app write their output (`HERALD_LOG=debug`, SQL aside).
     pub fn log_path(&self) -> &Path {
         &self.log
     }
@@ -101,7 +101,8 @@ impl Desktop {
             ("NO_AT_BRIDGE", "1".into()),
             ("HERALD_CONFIG", self.config.clone().into_os_string()),
             ("HERALD_DB", self.db.clone().into_os_string()),
-            ("HERALD_LOG", "debug".into()),
+            // Every SQL statement at debug level would bury the rest.
+            ("HERALD_LOG", "debug,sqlx=info".into()),
             ("TAURI_WEBVIEW_AUTOMATION", "true".into()),
         ]);
         env

@@ -12,7 +12,7 @@ use super::desktop::Desktop;
 const LISTEN: Duration = Duration::from_secs(15);
 
 const INSTALL: &str = "install the webkit2gtk-driver package (apt-get install webkit2gtk-driver \
-                       / dnf install webkit2gtk4.1, which ships WebKitWebDriver); \
+                       / dnf install /usr/bin/WebKitWebDriver); \
                        `./dev setup` does it";
 
 /// `WebKitWebDriver --port=P --host=127.0.0.1`, its output appended to the desktop's log.

@@ -16,6 +16,9 @@ use x11rb::protocol::xproto::{
 };
 use x11rb::rust_connection::RustConnection;
 
+/// The `WM_CLASS` of trayer's panel ("panel", "trayer").
+const TRAYER_CLASS: &str = "trayer";
+
 /// A window on screen, in root coordinates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnScreen {
@@ -31,6 +34,22 @@ pub struct OnScreen {
 }
 
 impl OnScreen {
+    fn w(&self) -> i32 {
+        i32::try_from(self.width).unwrap_or(i32::MAX)
+    }
+
+    fn h(&self) -> i32 {
+        i32::try_from(self.height).unwrap_or(i32::MAX)
+    }
+
+    /// Whether it lies within `other`.
+    pub fn inside(&self, other: &OnScreen) -> bool {
+        self.x >= other.x
+            && self.y >= other.y
+            && self.x + self.w() <= other.x + other.w()
+            && self.y + self.h() <= other.y + other.h()
+    }
+
     pub fn center(&self) -> (i32, i32) {
         (
             self.x + i32::try_from(self.width / 2).unwrap_or(0),
@@ -179,15 +198,32 @@ impl Screen {
         }
     }
 
-    /// A tray-icon-sized window whose `WM_CLASS` contains `class` (case-insensitive): an
-    /// icon docked in the tray.
+    /// The icon docked in the tray host whose `WM_CLASS` contains `class`
+    /// (case-insensitive).
     pub fn docked_icon(&self, class: &str) -> Option<OnScreen> {
         let class = class.to_lowercase();
+        let windows = self.windows();
+        let panel = windows.iter().find(|w| w.class.contains(TRAYER_CLASS))?;
+        windows
+            .iter()
+            .find(|w| {
+                w.id != panel.id && w.inside(panel) && w.class.to_lowercase().contains(&class)
+            })
+            .cloned()
+    }
+
+    /// A popup menu (an override-redirect window) that opened beside `icon`, as a tray
+    /// menu does; context menus of other windows open elsewhere.
+    pub fn menu_beside(&self, icon: &OnScreen) -> Option<OnScreen> {
+        const GAP: i32 = 48;
         self.windows().into_iter().find(|w| {
-            !w.override_redirect
-                && w.width <= 64
-                && w.height <= 64
-                && w.class.to_lowercase().contains(&class)
+            let (right, bottom) = (w.x + w.w(), w.y + w.h());
+            w.override_redirect
+                && w.height > 40
+                && right >= icon.x - GAP
+                && w.x <= icon.x + icon.w() + GAP
+                && bottom >= icon.y - GAP
+                && w.y <= icon.y + icon.h() + GAP
         })
     }
 
@@ -331,8 +367,9 @@ fn write_png(path: &Path, width: u32, height: u32, rgb: &[u8]) {
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
-/// `trayer`, a freestanding XEmbed system tray, along the top edge of a display. Killed on
-/// drop.
+/// `trayer`, a freestanding XEmbed system tray, in the bottom right corner of a display,
+/// where the app's windows (placed at the top left, there being no window manager) leave it
+/// uncovered. Killed on drop.
 #[derive(Debug)]
 pub struct TrayHost {
     child: Child,
@@ -343,7 +380,14 @@ impl TrayHost {
         let child = Command::new("trayer")
             .env("DISPLAY", display)
             .env("NO_AT_BRIDGE", "1")
-            .args(["--edge", "top", "--align", "left", "--widthtype", "request"])
+            .args([
+                "--edge",
+                "bottom",
+                "--align",
+                "right",
+                "--widthtype",
+                "request",
+            ])
             .args([
                 "--height",
                 "32",
@@ -360,7 +404,7 @@ impl TrayHost {
             .unwrap_or_else(|e| {
                 panic!(
                     "cannot run trayer ({e}): install the trayer package (apt-get install \
-                     trayer / dnf install trayer); `./dev setup` does it"
+                     trayer / dnf install /usr/bin/trayer); `./dev setup` does it"
                 )
             });
         TrayHost { child }

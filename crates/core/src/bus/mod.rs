@@ -2,7 +2,7 @@
 //! EXTERNAL as fedora-messaging does), declaring the topology and consuming. The ack policy
 //! and the reconnect loop live in [`crate::pipeline`], the one owner of the connection.
 //! Passwords and key passphrases come from the OS keyring ([`crate::secrets`]), never from
-//! the config; [`probe`] tries a connection for the settings window.
+//! the config; [`probe()`] tries a connection for the settings window.
 
 use crate::config::{self, FEDORA_CERT_DIR};
 use crate::error::BusError;
@@ -73,11 +73,10 @@ impl Login {
         } else if names_user_without_password(&cfg.amqp_url) {
             let password = secret(secrets, &cfg.name, SecretKind::Password).await?;
             keyring_password = Some(password.is_some());
-            if let Some(p) = password {
-                // Straight into the parsed URI: the password never becomes part of a string
-                // that could be logged.
-                uri.authority.userinfo.password = p.into_inner();
-            }
+            // Straight into the parsed URI: the password never becomes part of a string that
+            // could be logged. Without one, an empty password rather than the parser's
+            // default "guest", which would log some brokers in as somebody else's guess.
+            uri.authority.userinfo.password = password.map(Secret::into_inner).unwrap_or_default();
         }
         Ok(Login {
             uri,

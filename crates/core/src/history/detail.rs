@@ -93,7 +93,7 @@ impl HistoryStore {
 mod tests {
     use super::*;
     use crate::history::tests::{envelope, store};
-    use crate::history::Entry;
+    use crate::history::{Entry, SearchQuery};
     use crate::sources::RenderContext;
 
     #[tokio::test]
@@ -113,9 +113,16 @@ mod tests {
             .expect("insert");
 
         let d = s.detail("d-1").await.expect("detail").expect("present");
+        let listed = s.search(&SearchQuery::default()).await.expect("search");
+        assert_eq!(
+            listed,
+            std::slice::from_ref(&d.hit),
+            "the same hit as in the list"
+        );
         assert_eq!(d.hit.id, "d-1");
-        assert_eq!(d.hit.users, ["alice"]);
         assert!(!d.hit.read);
+        let stored = s.get("d-1").await.expect("get").expect("present");
+        assert_eq!(d.details, stored.rendered.details);
         assert_eq!(d.problems.len(), 1, "{:?}", d.problems);
         assert!(d.problems[0].starts_with("fedora_messaging_severity is not 10, 20, 30 or 40"));
         assert!(d.body_is_json);

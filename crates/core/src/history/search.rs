@@ -158,8 +158,11 @@ pub(super) fn push_filtered(
     }
     let fts = (!fts_parts.is_empty()).then(|| fts_parts.join(" AND "));
     let key = if let Some(fts) = fts {
+        // CROSS JOIN keeps the full-text index as the outer loop. Left to itself, SQLite
+        // may walk every message of a source and probe the index for each: 26 s instead of
+        // 1.2 s for a common word and a source that never meet in a million messages.
         b.push(
-            " FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
+            " FROM messages_fts f CROSS JOIN messages m ON m.rowid = f.rowid \
              WHERE messages_fts MATCH ",
         );
         b.push_bind(fts);
@@ -203,8 +206,16 @@ pub(super) fn push_filtered(
         b.push_bind(source);
     }
     if let Some(pattern) = given(&q.topic) {
-        b.push(" AND (m.topic || '.') REGEXP ");
-        b.push_bind(topic_regex(&pattern));
+        if pattern.split('.').any(|w| w == "*" || w == "#") {
+            b.push(" AND (m.topic || '.') REGEXP ");
+            b.push_bind(topic_regex(&pattern));
+        } else {
+            // Without wildcards a pattern is one topic, found through the topic index:
+            // what is typed into the box matches nothing until complete, and a regular
+            // expression over every message would take most of a second each time.
+            b.push(" AND m.topic = ");
+            b.push_bind(pattern);
+        }
     }
     Ok(key)
 }
@@ -364,6 +375,70 @@ mod tests {
     #[case("\"\"")]
     fn bad_text_is_a_clear_error(#[case] text: &str) {
         assert!(matches!(fts_query(text), Err(HistoryError::BadQuery(_))));
+    }
+
+    #[test]
+    fn queries_come_from_ipc_json_with_defaults() {
+        let q: SearchQuery = serde_json::from_str("{}").expect("empty");
+        assert_eq!(q, SearchQuery::default());
+        assert_eq!(q.limit, 100);
+        let q: SearchQuery = serde_json::from_value(serde_json::json!({
+            "text": "kernel", "topic": null, "user": "alice", "package": null,
+            "source": "koji", "severity_min": 30, "since": "2024-05-02T10:00:00Z",
+            "until": null, "unread_only": true, "before": 12345, "limit": 20,
+        }))
+        .expect("full");
+        assert_eq!(
+            q,
+            SearchQuery {
+                text: Some("kernel".into()),
+                user: Some("alice".into()),
+                source: Some("koji".into()),
+                severity_min: Some(30),
+                since: Some(time::macros::datetime!(2024-05-02 10:00:00 UTC)),
+                unread_only: true,
+                before: Some(12345),
+                limit: 20,
+                ..SearchQuery::default()
+            }
+        );
+        let bad = serde_json::from_value::<SearchQuery>(serde_json::json!({"since": "yesterday"}));
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn pages_serialize_with_the_contract_field_names() {
+        let hit = Hit {
+            key: 7,
+            id: "m".into(),
+            topic: "a.b".into(),
+            exchange: "amq.topic".into(),
+            sent_at: time::macros::datetime!(2024-05-02 10:00:00 UTC),
+            severity: 20,
+            source: "koji".into(),
+            kind: "k".into(),
+            summary: "s".into(),
+            url: None,
+            users: vec!["alice".into()],
+            packages: vec![],
+            agent: None,
+            rule: None,
+            action: "history".into(),
+            read: true,
+        };
+        let page = Page {
+            hits: vec![hit],
+            next_before: Some(7),
+        };
+        assert_eq!(
+            serde_json::to_value(&page).expect("json"),
+            serde_json::json!({"hits": [{
+                "key": 7, "id": "m", "topic": "a.b", "exchange": "amq.topic",
+                "sent_at": "2024-05-02T10:00:00Z", "severity": 20, "source": "koji",
+                "kind": "k", "summary": "s", "url": null, "users": ["alice"], "packages": [],
+                "agent": null, "rule": null, "action": "history", "read": true,
+            }], "next_before": 7})
+        );
     }
 
     #[rstest]

@@ -189,6 +189,19 @@ async fn search_by_text_user_package_time_and_topic_newest_first() {
             .expect("topic#")),
         ["id-3", "id-1", "id-0"]
     );
+    // A pattern without wildcards is one whole topic.
+    assert_eq!(
+        ids(s
+            .search(&q(|q| q.topic = Some("org.example.prod.widgets.tag".into())))
+            .await
+            .expect("exact topic")),
+        ["id-0"]
+    );
+    assert!(s
+        .search(&q(|q| q.topic = Some("org.example.prod.widgets".into())))
+        .await
+        .expect("partial topic")
+        .is_empty());
     assert_eq!(
         ids(s
             .search(&q(|q| {
@@ -361,22 +374,161 @@ async fn every_migration_file_is_embedded_and_applied() {
     assert_eq!(tags, 0, "the tag table is gone");
 }
 
-/// The declarations the desktop app's TypeScript is generated from (see the IPC contract).
+#[tokio::test]
+async fn pages_carry_the_cursor_of_the_next_page() {
+    let (_d, s) = store().await;
+    let batch: Vec<Entry> = (0..5)
+        .map(|i| {
+            entry(envelope(
+                Some(&format!("p{i}")),
+                "a.b",
+                serde_json::json!({}),
+                "{}",
+                1_700_000_000 + i,
+            ))
+        })
+        .collect();
+    s.insert_batch(&batch).await.expect("insert");
+    let mut q = SearchQuery {
+        limit: 2,
+        ..SearchQuery::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = s.page(&q).await.expect("page");
+        seen.extend(page.hits.iter().map(|h| h.id.clone()));
+        match page.next_before {
+            Some(k) => {
+                assert_eq!(Some(k), page.hits.last().map(|h| h.key));
+                q.before = Some(k);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["p4", "p3", "p2", "p1", "p0"]);
+    // A full last page still offers a cursor; the page after it is empty and ends paging.
+    q.before = None;
+    q.limit = 5;
+    let all = s.page(&q).await.expect("page");
+    assert!(all.next_before.is_some());
+    q.before = all.next_before;
+    assert_eq!(
+        s.page(&q).await.expect("page"),
+        Page {
+            hits: vec![],
+            next_before: None
+        }
+    );
+    // Empty boxes in the window's form filter nothing.
+    let blank = SearchQuery {
+        text: Some("  ".into()),
+        user: Some(String::new()),
+        package: Some(" ".into()),
+        source: Some(String::new()),
+        topic: Some(String::new()),
+        ..SearchQuery::default()
+    };
+    assert_eq!(s.search(&blank).await.expect("blank").len(), 5);
+}
+
+#[tokio::test]
+async fn updates_reindex_only_when_indexed_text_changes() {
+    let (_d, s) = store().await;
+    s.insert_batch(&[entry(envelope(
+        Some("u-1"),
+        "org.example.prod.widgets.build",
+        serde_json::json!({}),
+        "{\"note\": \"widget\"}",
+        1_700_000_000,
+    ))])
+    .await
+    .expect("insert");
+    let segments = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM messages_fts_data")
+            .fetch_one(s.pool())
+            .await
+            .expect("fts data")
+    };
+    let found = |word: &'static str| {
+        let s = s.clone();
+        async move {
+            s.search(&SearchQuery {
+                text: Some(word.into()),
+                ..SearchQuery::default()
+            })
+            .await
+            .expect("search")
+            .len()
+        }
+    };
+    let before = segments().await;
+    s.set_fates(&[("u-1".to_owned(), crate::notify::Fate::Shown)])
+        .await
+        .expect("fate");
+    s.mark_read(&["u-1".to_owned()]).await.expect("read");
+    assert_eq!(segments().await, before, "no full-text writes");
+    assert_eq!(found("widget").await, 1);
+
+    sqlx::query("UPDATE messages SET summary = 'gizmo overhaul' WHERE id = 'u-1'")
+        .execute(s.pool())
+        .await
+        .expect("update summary");
+    assert!(segments().await > before, "the new text was indexed");
+    assert_eq!(found("gizmo").await, 1);
+    assert_eq!(found("widget").await, 1, "still in topic and body");
+}
+
+/// The declarations the desktop app's TypeScript is generated from: field names, `T | null`
+/// for options and `number` for keys and counts, as the IPC contract has them.
 #[cfg(feature = "ts")]
 #[test]
 fn typescript_declarations_match_the_ipc_contract() {
     use ts_rs::TS;
     let cfg = ts_rs::Config::default();
-    let decls = [
-        SearchQuery::decl(&cfg),
-        Hit::decl(&cfg),
-        Page::decl(&cfg),
-        FacetCount::decl(&cfg),
-        Facets::decl(&cfg),
-        MessageDetail::decl(&cfg),
-    ];
-    for d in &decls {
-        println!("{d}");
-    }
-    panic!("show");
+    // Without doc comments and with single spaces.
+    let shape = |decl: String| {
+        let mut out = String::new();
+        let mut rest = decl.as_str();
+        while let Some(start) = rest.find("/**") {
+            out.push_str(&rest[..start]);
+            rest = rest[start..]
+                .split_once("*/")
+                .map_or("", |(_, after)| after);
+        }
+        out.push_str(rest);
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(
+        shape(SearchQuery::decl(&cfg)),
+        "type HistoryQuery = { text: string | null, topic: string | null, user: string | null, \
+         package: string | null, source: string | null, severity_min: number | null, \
+         since: string | null, until: string | null, unread_only: boolean, \
+         before: number | null, limit: number, };"
+    );
+    assert_eq!(
+        shape(Hit::decl(&cfg)),
+        "type Hit = { key: number, id: string, topic: string, exchange: string, \
+         sent_at: string, severity: number, source: string, kind: string, summary: string, \
+         url: string | null, users: Array<string>, packages: Array<string>, \
+         agent: string | null, rule: string | null, action: string, read: boolean, };"
+    );
+    assert_eq!(
+        shape(Page::decl(&cfg)),
+        "type Page = { hits: Array<Hit>, next_before: number | null, };"
+    );
+    assert_eq!(
+        shape(FacetCount::decl(&cfg)),
+        "type FacetCount = { value: string, count: number, };"
+    );
+    assert_eq!(
+        shape(Facets::decl(&cfg)),
+        "type Facets = { sources: Array<FacetCount>, severities: Array<FacetCount>, \
+         users: Array<FacetCount>, packages: Array<FacetCount>, scanned: number, \
+         complete: boolean, };"
+    );
+    assert_eq!(
+        shape(MessageDetail::decl(&cfg)),
+        "type MessageDetail = { hit: Hit, details: string, problems: Array<string>, \
+         properties_json: string, headers_json: string, body: string, body_is_json: boolean, };"
+    );
 }

@@ -1,6 +1,6 @@
 //! The settings window's view of the config: the values a person edits (brokers, profile,
 //! rules as TOML text, notifications, retention), read from the config file and the keyring
-//! ([`Settings::load`]) and written back with [`save`], which validates everything first and
+//! ([`Settings::load`]) and written back with [`save()`], which validates everything first and
 //! then changes only the keys whose value changed — a value equal to its default removes
 //! its key — through the format-preserving [`crate::config::edit::ConfigEditor`], so
 //! comments and layout survive and an unchanged file is not rewritten.

@@ -240,11 +240,14 @@ fn settings_refuse_a_password_in_the_url_and_write_nothing() {
     assert_eq!(text(&dir.path), COMMENTED, "nothing may be written");
 }
 
+/// One change to otherwise valid settings.
+type Change = Box<dyn Fn(&mut Settings)>;
+
 #[test]
 fn settings_invalid_values_name_their_field() {
     let dir = with_config(Some(COMMENTED));
     let base = load(&dir.path);
-    let cases: Vec<(Box<dyn Fn(&mut Settings)>, &str)> = vec![
+    let cases: Vec<(Change, &str)> = vec![
         (
             Box::new(|s| s.rules_toml = "[[herald.rules]]\nid = \"x\"\nactoin = \"notify\"".into()),
             "rules_toml",
@@ -402,10 +405,10 @@ fn settings_connections_are_written_without_passwords() {
     assert_eq!(
         written,
         "amqp_url = \"amqp://guest@127.0.0.1:5672/%2F\"\n\n\
-         [herald.notifications.quiet_hours]\nstart = \"22:00\"\nend = \"07:00\"\n\n\
          [herald.connections.koji]\namqp_url = \"amqps://me@koji.example/%2Fpublic\"\n\n\
          [herald.connections.koji.tls]\nca_cert = \"/etc/koji/ca.pem\"\n\
-         certfile = \"/etc/koji/me.pem\"\nkeyfile = \"/etc/koji/me.key\"\n"
+         certfile = \"/etc/koji/me.pem\"\nkeyfile = \"/etc/koji/me.key\"\n\n\
+         [herald.notifications.quiet_hours]\nstart = \"22:00\"\nend = \"07:00\"\n"
     );
     let back = Settings::load_with(&dir.path, stored).expect("load");
     assert_eq!(

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Tries the connection as the window shows it (with the password and key passphrase
-/// stored for its name): see [`crate::bus::probe`]. Settings that cannot work are
+/// stored for its name): see [`crate::bus::probe()`]. Settings that cannot work are
 /// answered without connecting.
 pub async fn probe(c: &ConnectionSettings, secrets: &SecretStore, timeout: Duration) -> TestResult {
     match connection_of(c) {
