@@ -8,8 +8,8 @@
 //! Checked: the menu's fixed entries and which are enabled; closing the history window destroys
 //! it (its web process ends) while the app stays in the tray, and a second launch, a message
 //! and Open history bring it back; Settings opens its own window; a second launch exits at
-//! once; messages a rule marks `notify` appear in the menu with their summaries, make the icon "unread" and count
-//! in the status line; "Pause 1 h" makes the icon "paused" and really holds notifications,
+//! once; messages a rule marks `notify` appear in the menu with their summaries, make the
+//! icon "unread" and count in the status line; "Pause 1 h" makes the icon "paused" and really holds notifications,
 //! "Resume" ends it; clicking a message marks it seen, Open history marks everything seen; a
 //! broker that drops the connection and refuses the next ones makes the icon "offline" until
 //! it lets Herald back in; Quit (and SIGTERM) exit with status 0 after the pipeline has acked
