@@ -175,13 +175,10 @@ async fn publish_stored<R: Runtime>(
     if app.state::<Live>().is_empty() {
         return;
     }
-    match store.detail(id).await {
-        Ok(Some(detail)) => app.state::<Live>().send(
-            None,
-            &LiveEvent::Stored {
-                hit: Box::new(detail.hit),
-            },
-        ),
+    match store.hit(id).await {
+        Ok(Some(hit)) => app
+            .state::<Live>()
+            .send(None, &LiveEvent::Stored { hit: Box::new(hit) }),
         Ok(None) => {} // Pruned already.
         Err(err) => tracing::warn!("cannot read back message {id}: {}", error_chain(&err)),
     }

@@ -5,12 +5,12 @@
 
 use super::entry::message_from_row;
 use super::get::problems_from_row;
-use super::search::{hit_from_row, Hit};
+use super::search::{hit_from_row, Hit, HIT_COLUMNS};
 use super::HistoryStore;
 use crate::error::HistoryError;
 use crate::message::Message;
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 /// Everything the detail pane shows about one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +61,21 @@ impl RawParts {
 }
 
 impl HistoryStore {
+    /// The search hit of one stored message, without decoding or laying out its raw parts:
+    /// what a live list needs for each new message.
+    pub async fn hit(&self, id: &str) -> Result<Option<Hit>, HistoryError> {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
+        b.push(HIT_COLUMNS);
+        b.push(" FROM messages m WHERE m.id = ");
+        b.push_bind(id);
+        let row = b
+            .build()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(HistoryError::query("get message hit"))?;
+        row.as_ref().map(hit_from_row).transpose()
+    }
+
     /// The detail view of the stored message with this id, if any. Reading it marks nothing.
     pub async fn detail(&self, id: &str) -> Result<Option<MessageDetail>, HistoryError> {
         let Some(row) = sqlx::query(
@@ -95,6 +110,24 @@ mod tests {
     use crate::history::tests::{envelope, store};
     use crate::history::{Entry, SearchQuery};
     use crate::sources::RenderContext;
+
+    #[tokio::test]
+    async fn hit_is_the_detail_s_hit_without_the_raw_parts() {
+        let (_d, s) = store().await;
+        let env = envelope(
+            Some("hit-1"),
+            "org.example.prod.widgets.build",
+            serde_json::json!({"fedora_messaging_rpm_kernel": true}),
+            r#"{"n": 1}"#,
+            1_700_000_000,
+        );
+        s.insert_batch(&[Entry::new(Message::decode(env), &RenderContext::default())])
+            .await
+            .expect("insert");
+        let detail = s.detail("hit-1").await.expect("detail").expect("stored");
+        assert_eq!(s.hit("hit-1").await.expect("hit"), Some(detail.hit));
+        assert_eq!(s.hit("nope").await.expect("hit"), None);
+    }
 
     #[tokio::test]
     async fn detail_shows_the_hit_rendering_and_raw_parts() {

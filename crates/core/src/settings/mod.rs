@@ -109,6 +109,22 @@ pub struct SaveReport {
     pub changed: bool,
 }
 
+impl Profile {
+    /// Each list with its key in `[herald.profile]` and its field name here (they differ
+    /// only for `follow` / `follows`).
+    pub(crate) fn lists(&self) -> [(&'static str, &'static str, &Vec<String>); 7] {
+        [
+            ("users", "users", &self.users),
+            ("groups", "groups", &self.groups),
+            ("packages", "packages", &self.packages),
+            ("containers", "containers", &self.containers),
+            ("modules", "modules", &self.modules),
+            ("flatpaks", "flatpaks", &self.flatpaks),
+            ("follow", "follows", &self.follows),
+        ]
+    }
+}
+
 impl From<&crate::filter::Profile> for Profile {
     fn from(p: &crate::filter::Profile) -> Profile {
         Profile {

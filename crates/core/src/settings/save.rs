@@ -29,16 +29,7 @@ pub fn save(config_path: &Path, settings: &Settings) -> Result<SaveReport, Setti
         }
     }
 
-    let p = &settings.profile;
-    for (key, names) in [
-        ("users", &p.users),
-        ("groups", &p.groups),
-        ("packages", &p.packages),
-        ("containers", &p.containers),
-        ("modules", &p.modules),
-        ("flatpaks", &p.flatpaks),
-        ("follow", &p.follows),
-    ] {
+    for (key, _, names) in settings.profile.lists() {
         let list =
             |v: &[String]| toml::Value::Array(v.iter().cloned().map(toml::Value::String).collect());
         apply(&mut e, &["herald", "profile", key], list(names), list(&[]))?;

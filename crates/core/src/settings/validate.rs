@@ -77,19 +77,10 @@ pub(crate) fn check(s: &Settings) -> Result<Checked, SettingsError> {
         }
     }
 
-    let p = &s.profile;
-    for (key, names) in [
-        ("users", &p.users),
-        ("groups", &p.groups),
-        ("packages", &p.packages),
-        ("containers", &p.containers),
-        ("modules", &p.modules),
-        ("flatpaks", &p.flatpaks),
-        ("follows", &p.follows),
-    ] {
+    for (_, field, names) in s.profile.lists() {
         if let Some(bad) = names.iter().find(|n| n.trim().is_empty() || n.trim() != *n) {
             return Err(SettingsError::invalid(
-                format!("profile.{key}"),
+                format!("profile.{field}"),
                 format!("{bad:?} is not a name (empty, or spaces around it)"),
             ));
         }
