@@ -35,10 +35,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use herald_e2e::broker::{unique, wait_for_system_broker};
 use herald_e2e::dbus::SessionBus;
 use herald_e2e::footprint::{mb, measure_tree, Spread, TreeMemory};
-use herald_e2e::herald::{config_for, HeraldDir, Vhost};
+use herald_e2e::herald::{HeraldDir, TopicWorld, Vhost};
 use herald_e2e::tray::{
     descendants, DesktopHome, FakeWatcher, StatusItem, TrayApp, Xvfb, MENU_INTERFACE, X11,
 };
@@ -141,16 +140,7 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-        rt.block_on(wait_for_system_broker());
-        let vhost = Vhost::new();
-        let config = config_for(
-            &vhost.url(),
-            &unique("herald-bench-desktop"),
-            &[("amq.topic", "topic")],
-            "",
-        );
-        let dir = HeraldDir::new(&config);
+        let TopicWorld { vhost, dir, .. } = TopicWorld::new("herald-bench-desktop", "");
         let bus = SessionBus::start();
         let watcher = FakeWatcher::start(&bus);
         World {

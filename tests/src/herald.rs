@@ -213,6 +213,38 @@ impl HeraldDir {
     }
 }
 
+/// A private vhost on the system broker and a Herald config for it: one unique queue (named
+/// after `queue_prefix`) bound to everything on `amq.topic`, with `herald` (extra TOML)
+/// appended, written to a temporary [`HeraldDir`]. Nothing is declared yet.
+#[derive(Debug)]
+pub struct TopicWorld {
+    pub rt: tokio::runtime::Runtime,
+    pub vhost: Vhost,
+    pub config: String,
+    pub dir: HeraldDir,
+}
+
+impl TopicWorld {
+    pub fn new(queue_prefix: &str, herald: &str) -> TopicWorld {
+        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+        rt.block_on(crate::broker::wait_for_system_broker());
+        let vhost = Vhost::new();
+        let config = config_for(
+            &vhost.url(),
+            &crate::broker::unique(queue_prefix),
+            &[("amq.topic", "topic")],
+            herald,
+        );
+        let dir = HeraldDir::new(&config);
+        TopicWorld {
+            rt,
+            vhost,
+            config,
+            dir,
+        }
+    }
+}
+
 /// A config for a queue in `vhost` bound to the given exchanges (`#` on topic exchanges,
 /// everything on headers exchanges).
 pub fn config_for(url: &str, queue: &str, exchanges: &[(&str, &str)], extra: &str) -> String {

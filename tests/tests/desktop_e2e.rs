@@ -20,9 +20,9 @@ use std::time::Duration;
 use herald_core::message::Message;
 use herald_core::recorded::Fixture;
 use herald_core::secrets::{keyring_user, SecretKind, SERVICE};
-use herald_e2e::broker::{unique, wait_for_system_broker};
+use herald_e2e::broker::unique;
 use herald_e2e::herald::{
-    config_for, confirm_channel, publish_fixture, publish_raw, shared_fixtures, HeraldDir, Vhost,
+    confirm_channel, publish_fixture, publish_raw, shared_fixtures, HeraldDir, TopicWorld, Vhost,
 };
 use herald_e2e::keyring::secret_tool_lookup;
 use herald_e2e::webview::screen::{Rect, Screen, TrayHost};
@@ -41,23 +41,19 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-        rt.block_on(wait_for_system_broker());
-        let vhost = Vhost::new();
-        let config = config_for(
-            &vhost.url(),
-            &unique("herald-webview"),
-            &[("amq.topic", "topic")],
-            "",
-        );
+        let TopicWorld {
+            rt,
+            vhost,
+            config,
+            dir,
+        } = TopicWorld::new("herald-webview", "");
         // The queue and its bindings exist before anything is published.
-        let declared = HeraldDir::new(&config);
-        declared.declare();
+        dir.declare();
         World {
             vhost,
             config,
             rt,
-            _declared: declared,
+            _declared: dir,
         }
     }
 

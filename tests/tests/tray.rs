@@ -17,9 +17,8 @@
 
 use std::time::Duration;
 
-use herald_e2e::broker::{unique, wait_for_system_broker};
 use herald_e2e::dbus::{FakeNotifications, SessionBus};
-use herald_e2e::herald::{config_for, confirm_channel, publish_raw, rabbitmqctl, HeraldDir, Vhost};
+use herald_e2e::herald::{confirm_channel, publish_raw, rabbitmqctl, HeraldDir, TopicWorld, Vhost};
 use herald_e2e::tray::{
     descendants, poll, DesktopHome, FakeWatcher, StatusItem, TrayApp, TrayIcons, Xvfb, X11,
 };
@@ -54,16 +53,7 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-        rt.block_on(wait_for_system_broker());
-        let vhost = Vhost::new();
-        let config = config_for(
-            &vhost.url(),
-            &unique("herald-tray"),
-            &[("amq.topic", "topic")],
-            HERALD,
-        );
-        let dir = HeraldDir::new(&config);
+        let TopicWorld { rt, vhost, dir, .. } = TopicWorld::new("herald-tray", HERALD);
         // The queue and its bindings exist before anything is published.
         dir.declare();
         World {
