@@ -47,6 +47,14 @@ impl Backend {
         self.ready.send_replace(Some(Err(why)));
     }
 
+    /// Where the config lives, if start-up got that far.
+    pub fn config_path(&self) -> Option<PathBuf> {
+        match &*self.ready.borrow() {
+            Some(Ok(parts)) => Some(parts.config_path.clone()),
+            _ => None,
+        }
+    }
+
     /// The parts, once start-up has opened them.
     pub async fn parts(&self) -> Result<Parts, CommandError> {
         let mut rx = self.ready.subscribe();

@@ -9,24 +9,33 @@ pub mod autostart;
 pub mod backend;
 pub mod commands;
 pub mod error;
+pub mod host;
+pub mod link;
 pub mod pipeline;
+mod start;
 pub mod status;
 pub mod tray;
 pub mod window;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context as _;
 use tauri::{App, AppHandle, Builder, Manager, RunEvent, Runtime, WindowEvent};
 
 pub use commands::AppInfo;
 pub use error::{CommandError, ErrorKind};
+pub use start::{run, Start};
 
 /// Registers Herald's commands and state on `builder` and builds the app, with no window
-/// open. The tray and the pipeline are not part of it: they need a desktop session and a
-/// broker, see [`run`].
+/// open, as one process that would run the pipeline, the tray and the windows. The tray and
+/// the pipeline are not part of it: they need a desktop session and a broker, see [`run`].
 pub fn run_app<R: Runtime>(builder: Builder<R>) -> tauri::Result<App<R>> {
+    run_app_as(builder, host::Host::Single)
+}
+
+/// [`run_app`] for the given part of Herald.
+pub fn run_app_as<R: Runtime>(builder: Builder<R>, host: host::Host) -> tauri::Result<App<R>> {
     builder
+        .manage(host)
         .manage(tray::Tray::default())
         .manage(pipeline::Running::default())
         .manage(backend::Backend::default())
@@ -60,57 +69,6 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> tauri::Result<App<R>> {
         .build(tauri::generate_context!())
 }
 
-/// How the app was asked to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
-    /// In the tray only (at login): no window, no web view.
-    Tray,
-    /// From the menu or a terminal: the history window opens.
-    History,
-}
-
-impl Start {
-    /// `--tray` starts in the tray only; anything else opens the history.
-    pub fn from_args(args: impl IntoIterator<Item = String>) -> Start {
-        if args.into_iter().skip(1).any(|a| a == "--tray") {
-            Start::Tray
-        } else {
-            Start::History
-        }
-    }
-}
-
-/// Runs the desktop app until the user picks Quit in the tray menu (or the session ends it
-/// with SIGTERM, which quits the same way).
-pub fn run() -> anyhow::Result<()> {
-    // Read while the process has one thread: the `time` crate refuses afterwards.
-    let local_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
-    lighten_webview();
-    init_logging();
-    require_display()?;
-    // First, so a second launch is handed to the first before it sets anything up.
-    let start = Start::from_args(std::env::args());
-    let single = tauri_plugin_single_instance::init(|app, argv, _cwd| {
-        // A second `--tray` launch (a second login autostart) has nothing to show.
-        if Start::from_args(argv) == Start::Tray {
-            return;
-        }
-        tracing::info!("Herald was launched again: showing the history");
-        if let Err(err) = window::show(app, window::Window::History) {
-            tracing::error!("cannot open the history window for a second launch: {err}");
-        }
-    });
-    let app = run_app(Builder::default().plugin(single)).context("cannot start Herald")?;
-    tray::create(app.handle()).context("cannot create the tray icon")?;
-    if start == Start::History {
-        window::show(&app, window::Window::History).context("cannot open the history window")?;
-    }
-    pipeline::spawn(app.handle(), local_offset);
-    quit_on_signals(app.handle());
-    app.run(on_run_event);
-    Ok(())
-}
-
 /// Whether the user asked to quit (managed state of the app).
 #[derive(Debug, Default)]
 pub struct Lifetime {
@@ -134,6 +92,7 @@ pub fn quit<R: Runtime>(app: &AppHandle<R>) {
         return;
     }
     tracing::info!("quitting");
+    host::quitting(app);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         pipeline::stop(&app).await;
@@ -142,72 +101,14 @@ pub fn quit<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// Herald lives in the tray: with every window closed it keeps running, and only [`quit`]
-/// ends it.
+/// ends it. A window process ends with its last window.
 pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
     if let RunEvent::ExitRequested { api, code, .. } = event {
-        if !app.state::<Lifetime>().quitting() {
+        let window_process = matches!(*app.state::<host::Host>(), host::Host::Window(_));
+        if !window_process && !app.state::<Lifetime>().quitting() {
             tracing::debug!(?code, "exit requested without Quit; staying in the tray");
             api.prevent_exit();
         }
     }
 }
 
-#[cfg(unix)]
-fn quit_on_signals<R: Runtime>(app: &AppHandle<R>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::warn!("cannot listen for SIGTERM/SIGINT; only Quit stops Herald cleanly");
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        quit(&app);
-    });
-}
-
-#[cfg(not(unix))]
-fn quit_on_signals<R: Runtime>(_app: &AppHandle<R>) {}
-
-/// Herald's pages are lists and text: WebKit's accelerated compositing buys them nothing and
-/// costs ~90 MB (a GL stack, software-rendered where there is no GPU) in the web process
-/// while a window is open. Set before GTK starts, while the process has one thread; a value
-/// the user set wins.
-fn lighten_webview() {
-    const KEY: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
-    if cfg!(target_os = "linux") && std::env::var_os(KEY).is_none() {
-        std::env::set_var(KEY, "1");
-    }
-}
-
-/// Without a display GTK fails to start and the windowing library panics with a backtrace;
-/// say what is missing instead.
-fn require_display() -> anyhow::Result<()> {
-    if cfg!(target_os = "linux")
-        && std::env::var_os("DISPLAY").is_none()
-        && std::env::var_os("WAYLAND_DISPLAY").is_none()
-    {
-        anyhow::bail!(
-            "no graphical session: neither DISPLAY nor WAYLAND_DISPLAY is set \
-             (`herald run` consumes the bus without one)"
-        );
-    }
-    Ok(())
-}
-
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    // A second subscriber (e.g. in tests) is not an error worth stopping for.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
-}

@@ -17,6 +17,8 @@ use time::UtcOffset;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::backend::{Backend, Parts};
+use crate::host::{self, Host};
+use crate::link::ToWindows;
 use crate::status::{Live, LiveEvent};
 use crate::tray::Tray;
 use crate::Lifetime;
@@ -61,7 +63,7 @@ pub fn spawn<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) {
             tracing::error!("the pipeline is not running: {err:#}");
             app.state::<Backend>().set_failed(format!("{err:#}"));
             app.state::<Tray>().halt(format!("{err:#}"));
-            publish_status(&app);
+            host::publish_status(&app);
         }
     });
 }
@@ -128,7 +130,7 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
                 // Quitting: the tray goes away with the app; the shutdown is not news.
                 if !lifetime.quitting() {
                     if tray.apply(&event) {
-                        publish_status(app);
+                        host::publish_status(app);
                     }
                     publish_stored(app, &store, &event).await;
                 }
@@ -149,21 +151,13 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
                 tray.halt(error_chain(&err));
             }
         }
-        publish_status(app);
+        host::publish_status(app);
     }
     Ok(())
 }
 
-/// Tells the open windows the current status.
-pub fn publish_status<R: Runtime>(app: &AppHandle<R>) {
-    let live = app.state::<Live>();
-    if !live.is_empty() {
-        let status = app.state::<Tray>().status();
-        live.send(None, &LiveEvent::Status { status });
-    }
-}
-
-/// Tells the open windows about a message stored for the first time.
+/// Tells the open windows about a message stored for the first time: a window process
+/// reads it from the history itself.
 async fn publish_stored<R: Runtime>(
     app: &AppHandle<R>,
     store: &HistoryStore,
@@ -172,6 +166,17 @@ async fn publish_stored<R: Runtime>(
     let PipelineEvent::Stored { id, .. } = event else {
         return;
     };
+    if let Host::Tray(server) = &*app.state::<Host>() {
+        if server.has_peers() {
+            server.broadcast(&ToWindows::Stored { id: id.clone() });
+        }
+        return;
+    }
+    send_hit(app, store, id).await;
+}
+
+/// Reads back message `id`'s hit and shows it in this process's windows, if any listen.
+pub async fn send_hit<R: Runtime>(app: &AppHandle<R>, store: &HistoryStore, id: &str) {
     if app.state::<Live>().is_empty() {
         return;
     }

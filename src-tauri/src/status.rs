@@ -6,11 +6,11 @@
 use std::sync::Mutex;
 
 use herald_core::history::Hit;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 
 /// A broker connection's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkState {
     Connecting,
@@ -18,7 +18,7 @@ pub enum LinkState {
     Offline,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ConnectionStatus {
     pub name: String,
     pub state: LinkState,
@@ -27,7 +27,7 @@ pub struct ConnectionStatus {
 }
 
 /// Herald's state as the windows show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Status {
     pub connections: Vec<ConnectionStatus>,
     #[ts(type = "number")]
@@ -37,6 +37,22 @@ pub struct Status {
     pub paused_until: Option<String>,
     /// Why Herald is not fully working, if it is not.
     pub error: Option<String>,
+}
+
+impl Status {
+    /// What a window process shows while it cannot reach the tray process, which is the
+    /// one that receives messages.
+    pub fn tray_not_running() -> Status {
+        Status {
+            connections: Vec::new(),
+            unread: 0,
+            paused: false,
+            paused_until: None,
+            error: Some(
+                "Herald is not running in the tray: no new messages are being received".to_owned(),
+            ),
+        }
+    }
 }
 
 /// One thing pushed to a window.

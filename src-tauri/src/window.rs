@@ -2,12 +2,12 @@
 //! it, so its web view and the processes behind it go away and the app idles in the tray (see
 //! [`crate::on_run_event`]); the tray menu builds it again from its `tauri.conf.json` entry.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tauri::{Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
 
 /// Herald's windows. Their labels are declared in `tauri.conf.json` and granted Herald's
 /// commands in `capabilities/main.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Window {
     History,
@@ -16,6 +16,11 @@ pub enum Window {
 
 impl Window {
     pub const ALL: [Window; 2] = [Window::History, Window::Settings];
+
+    /// The window labelled `label`.
+    pub fn from_label(label: &str) -> Option<Window> {
+        Window::ALL.into_iter().find(|w| w.label() == label)
+    }
 
     pub fn label(self) -> &'static str {
         match self {

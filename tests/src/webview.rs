@@ -68,9 +68,11 @@ pub struct Webview {
 }
 
 impl Webview {
-    /// Starts WebKitWebDriver in `desktop` and opens a session on `herald-desktop ARGS`;
-    /// returns once the app's first web view is under automation.
-    pub fn start(desktop: Desktop, args: &[&str]) -> Webview {
+    /// Starts Herald's tray process in `desktop` (see [`Desktop::start_tray`]), then
+    /// WebKitWebDriver, and opens a session on the window process `herald-desktop ARGS`;
+    /// returns once its first web view is under automation.
+    pub fn start(mut desktop: Desktop, args: &[&str]) -> Webview {
+        desktop.start_tray();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

@@ -1,12 +1,15 @@
-//! The desktop app end to end in its real WebKitGTK web view: `herald-desktop` started by
-//! WebKitWebDriver on a throw-away X server, with a private session bus, an unlocked
-//! gnome-keyring and a temporary HOME, consuming from a private vhost on the real broker.
+//! The desktop app end to end in its real WebKitGTK web view: Herald's tray process
+//! (`herald-desktop --tray`) consuming from a private vhost on the real broker, and its
+//! history window process (`herald-desktop --window history`) started by WebKitWebDriver,
+//! on a throw-away X server, with a private session bus, an unlocked gnome-keyring and a
+//! temporary HOME. New messages reach the window through the tray process.
 //! Every assertion goes through the page's DOM (by `data-testid`), the history database or
 //! the keyring. The settings window the app opens itself shows up as a second WebDriver
 //! window, so it is driven as a user would reach it (the ⚙ button), not by URL.
 //!
 //! Checked: the harness itself (the app boots, its page talks to the shell with this test's
-//! config and database, the whole process tree goes away at the end); a real fixture
+//! config and database, the tray process hosts no web view, the window's process tree goes
+//! away at the end); a real fixture
 //! published to the broker joins the history list live, the package facet narrows the list
 //! to it and its detail pane offers the fixture's link; the hostile fixtures render as inert
 //! text (no element injected, no script run); a drop rule saved in Settings decides what is
@@ -25,9 +28,14 @@ use herald_e2e::herald::{
     confirm_channel, publish_fixture, publish_raw, shared_fixtures, HeraldDir, TopicWorld, Vhost,
 };
 use herald_e2e::keyring::secret_tool_lookup;
+use herald_e2e::tray::descendants;
 use herald_e2e::webview::screen::{Rect, Screen, TrayHost};
 use herald_e2e::webview::{testid, Desktop, Webview, START, WAIT};
 use serde_json::json;
+
+/// The window process the tray starts for "Open history"; the tray process itself (the
+/// pipeline) runs beside it, started by [`Webview::start`].
+const HISTORY_WINDOW: &[&str] = &["--window", "history"];
 
 /// One test's broker side: a vhost of its own, a queue bound to `amq.topic`, and a runtime
 /// to publish from.
@@ -187,7 +195,7 @@ fn open_settings(wv: &Webview) -> String {
 #[test]
 fn webview_harness_boots_the_app_and_reads_its_page() {
     let world = World::new();
-    let wv = Webview::start(world.desktop(), &[]);
+    let wv = Webview::start(world.desktop(), HISTORY_WINDOW);
     wait_history(&wv);
     assert_eq!(
         wv.text(&testid("result-empty")).trim(),
@@ -213,6 +221,14 @@ fn webview_harness_boots_the_app_and_reads_its_page() {
         json!(wv.desktop().db_path().display().to_string()),
         "{info}"
     );
+    // The web view lives in the window process; the tray process, which runs all day,
+    // has none.
+    let tray = wv.desktop().tray_pid().expect("the tray process runs");
+    let under_tray = descendants(tray);
+    assert!(
+        under_tray.iter().all(|(_, c)| !c.starts_with("WebKit")),
+        "the tray process hosts no web view: {under_tray:?}"
+    );
     let teardown = wv.shutdown();
     let names: Vec<&str> = teardown.processes.iter().map(|(_, c)| c.as_str()).collect();
     assert!(
@@ -224,7 +240,7 @@ fn webview_harness_boots_the_app_and_reads_its_page() {
 #[test]
 fn webview_a_published_message_appears_live_and_the_package_facet_finds_it() {
     let world = World::new();
-    let wv = Webview::start(world.desktop(), &[]);
+    let wv = Webview::start(world.desktop(), HISTORY_WINDOW);
     wait_history(&wv);
     wv.wait(&testid("result-empty"));
 
@@ -289,7 +305,7 @@ const INJECTED: &str = "script, img, iframe, object, embed, svg, b, a[href^=\"ja
 #[test]
 fn webview_hostile_fixtures_render_as_inert_text() {
     let world = World::new();
-    let wv = Webview::start(world.desktop(), &[]);
+    let wv = Webview::start(world.desktop(), HISTORY_WINDOW);
     wait_history(&wv);
     // Every payload calls alert(): count the calls instead of showing a dialog.
     wv.exec(
@@ -371,7 +387,7 @@ fn webview_hostile_fixtures_render_as_inert_text() {
 #[test]
 fn webview_a_drop_rule_saved_in_settings_decides_what_is_kept() {
     let world = World::new();
-    let wv = Webview::start(world.desktop(), &[]);
+    let wv = Webview::start(world.desktop(), HISTORY_WINDOW);
     wait_history(&wv);
     let history = open_settings(&wv);
 
@@ -426,7 +442,7 @@ fn webview_a_drop_rule_saved_in_settings_decides_what_is_kept() {
 #[test]
 fn webview_a_password_saved_in_settings_goes_to_the_keyring_only() {
     let world = World::new();
-    let wv = Webview::start(world.desktop(), &[]);
+    let wv = Webview::start(world.desktop(), HISTORY_WINDOW);
     wait_history(&wv);
     open_settings(&wv);
 
@@ -489,7 +505,7 @@ fn webview_screenshots_of_history_settings_and_the_tray_menu() {
     let tray_host = TrayHost::start(desktop.display());
     let screen = Screen::connect(desktop.display());
     screen.wait_for_tray_manager(Duration::from_secs(10));
-    let wv = Webview::start(desktop, &[]);
+    let wv = Webview::start(desktop, HISTORY_WINDOW);
     wait_history(&wv);
 
     let fixtures: Vec<Fixture> = GALLERY.iter().map(|n| fixture(n)).collect();

@@ -6,7 +6,7 @@
 //! to a fake notification server that records them; windows are seen and closed over X11.
 //!
 //! Checked: the menu's fixed entries and which are enabled; closing the history window destroys
-//! it (its web process ends) while the app stays in the tray, and a second launch, a message
+//! it (its window process and WebKit's processes end) while the app stays in the tray, and a second launch, a message
 //! and Open history bring it back; Settings opens its own window; a second launch exits at
 //! once; messages a rule marks `notify` appear in the menu with their summaries, make the
 //! icon "unread" and count in the status line; "Pause 1 h" makes the icon "paused" and really holds notifications,
@@ -193,15 +193,16 @@ impl Observer {
     }
 
     /// Closes the window titled `title` as a window manager would, and waits until it is destroyed:
-    /// gone from the screen, its web content process ended, the app still running.
+    /// gone from the screen, and every process it took (the window process, WebKit's web
+    /// and network processes) ended, the app still running.
     fn close_window(&self, app: &mut TrayApp, title: &str) {
         for w in self.x.windows(title) {
             self.x.close(w);
         }
         poll(
             WAIT,
-            "the window and its web process to go away",
-            || (self.x.windows(title).is_empty() && self.web_processes() == 0).then_some(()),
+            "the window and every process behind it to go away",
+            || (self.x.windows(title).is_empty() && descendants(self.pid).is_empty()).then_some(()),
             || format!("processes {:?}\n{}", descendants(self.pid), self.context()),
         );
         std::thread::sleep(Duration::from_millis(500));

@@ -1,11 +1,10 @@
 //! The history window's commands: search pages, facets, one message whole, read state.
 
 use herald_core::history::{self, Facets, MessageDetail, Page, SearchQuery};
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
 use crate::backend::Backend;
 use crate::error::CommandError;
-use crate::tray::Tray;
 
 /// The most rows one page may ask for: the list asks for a screenful or two at a time.
 const PAGE_MAX: u32 = 500;
@@ -46,27 +45,23 @@ pub async fn message(
 
 /// Marks these messages read; returns how many were unread.
 #[tauri::command]
-pub async fn mark_read(
+pub async fn mark_read<R: Runtime>(
+    app: AppHandle<R>,
     backend: State<'_, Backend>,
-    tray: State<'_, Tray>,
     ids: Vec<String>,
 ) -> Result<u64, CommandError> {
     let changed = backend.parts().await?.store.mark_read(&ids).await?;
-    tray.update(|m| {
-        for id in &ids {
-            m.mark_seen(id);
-        }
-    });
+    crate::host::seen(&app, &ids);
     Ok(changed)
 }
 
 /// Marks the whole history read; returns how many were unread.
 #[tauri::command]
-pub async fn mark_all_read(
+pub async fn mark_all_read<R: Runtime>(
+    app: AppHandle<R>,
     backend: State<'_, Backend>,
-    tray: State<'_, Tray>,
 ) -> Result<u64, CommandError> {
     let changed = backend.parts().await?.store.mark_all_read().await?;
-    tray.update(crate::tray::TrayModel::mark_all_seen);
+    crate::host::all_seen(&app);
     Ok(changed)
 }

@@ -14,7 +14,6 @@ use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
 use crate::error::CommandError;
 use crate::status::{Live, LiveEvent, Status};
-use crate::tray::Tray;
 use crate::window::{self, Window};
 
 /// What the about box shows: who we are and where Herald keeps its files.
@@ -41,23 +40,23 @@ pub fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo, CommandError> 
 
 /// Herald's state now: connections, unread count, pause.
 #[tauri::command]
-pub fn status(tray: State<'_, Tray>) -> Status {
-    tray.status()
+pub fn status<R: Runtime>(app: AppHandle<R>) -> Status {
+    crate::host::status(&app)
 }
 
 /// Pushes new messages and status changes to the calling window on `channel` from now on,
 /// starting with the current status (and a message the tray asked it to show, if any).
 #[tauri::command]
 pub fn live<R: Runtime>(
+    app: AppHandle<R>,
     window: WebviewWindow<R>,
     channel: Channel<LiveEvent>,
     live: State<'_, Live>,
-    tray: State<'_, Tray>,
 ) -> Result<(), CommandError> {
     let label = window.label().to_owned();
     channel
         .send(LiveEvent::Status {
-            status: tray.status(),
+            status: crate::host::status(&app),
         })
         .map_err(CommandError::from)?;
     live.listen(&label, channel);

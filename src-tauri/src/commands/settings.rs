@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use herald_core::config::Config;
 use herald_core::filter::DryRun;
 use herald_core::secrets::{Secret, SecretKind};
 use herald_core::settings::{self, ConnectionSettings, SaveReport, Settings, TestResult};
@@ -44,8 +43,7 @@ pub async fn save_settings<R: Runtime>(
         .await
         .map_err(|e| CommandError::internal(&e))??;
     if report.changed {
-        let config = Config::load(&parts.config_path, false)?;
-        crate::pipeline::reload(&app, config);
+        crate::host::apply_settings(&app, &parts.config_path).await?;
     }
     Ok(report)
 }

@@ -14,9 +14,9 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::Notify;
 
+use crate::host;
 use crate::pipeline;
-use crate::status::Live;
-use crate::window::{self, Window};
+use crate::window::Window;
 pub use model::{MenuEntry, MenuId, MenuModel, TrayModel, TrayState, TrayView};
 
 /// Identifies Herald's tray icon among any others the process owns.
@@ -185,8 +185,7 @@ pub fn act<R: Runtime>(app: &AppHandle<R>, id: MenuId) {
         MenuId::Status => {}
         MenuId::Message(id) => {
             tray.update(|m| m.mark_seen(&id));
-            open(app, Window::History);
-            app.state::<Live>().show(Window::History.label(), id);
+            host::open(app, Window::History, Some(id));
         }
         MenuId::PauseHour => {
             pipeline::pause(app, Some(model::PAUSE_HOUR));
@@ -202,18 +201,12 @@ pub fn act<R: Runtime>(app: &AppHandle<R>, id: MenuId) {
         }
         MenuId::OpenHistory => {
             tray.update(TrayModel::mark_all_seen);
-            open(app, Window::History);
+            host::open(app, Window::History, None);
         }
-        MenuId::Settings => open(app, Window::Settings),
+        MenuId::Settings => host::open(app, Window::Settings, None),
         MenuId::Quit => crate::quit(app),
     }
-    pipeline::publish_status(app);
-}
-
-fn open<R: Runtime>(app: &AppHandle<R>, which: Window) {
-    if let Err(err) = window::show(app, which) {
-        tracing::error!("cannot open the {} window: {err}", which.label());
-    }
+    host::publish_status(app);
 }
 
 #[cfg(test)]

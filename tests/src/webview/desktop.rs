@@ -1,20 +1,32 @@
 //! The desktop a webview test runs the app in: a throw-away X server, a private session bus
 //! with gnome-keyring serving the Secret Service (login keyring unlocked), a temporary HOME
-//! with its `XDG_*` folders, Herald's config and database inside that HOME, and one log file
-//! that WebKitWebDriver and the app it starts both write to.
+//! with its `XDG_*` folders, Herald's config and database inside that HOME, Herald's tray
+//! process (`herald-desktop --tray`, which runs the pipeline and tells the window processes
+//! the news), and one log file that WebKitWebDriver, the tray process and the window process
+//! all write to.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::keyring::{DesktopHome, GnomeKeyring};
-use crate::tray::Xvfb;
+use crate::tray::{desktop_bin, Xvfb};
 
 /// The password the test keyring is unlocked with.
 const KEYRING_UNLOCK: &str = "herald-webview-keyring";
 
-/// Everything the app needs around it, torn down on drop (keyring, bus, X server, HOME).
+/// Starting the tray process as far as listening for windows.
+const TRAY_START: Duration = Duration::from_secs(60);
+/// Quitting cleanly: the pipeline acks its batch and closes its connection.
+const TRAY_QUIT: Duration = Duration::from_secs(15);
+
+/// Everything the app needs around it, torn down on drop (tray process, keyring, bus, X
+/// server, HOME).
 #[derive(Debug)]
 pub struct Desktop {
+    tray: Option<Child>,
     // Dropped in declaration order: the keyring before its bus and HOME.
     _keyring: GnomeKeyring,
     home: DesktopHome,
@@ -41,6 +53,7 @@ impl Desktop {
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", config.display()));
         let log = home.home().join("app.log");
         Desktop {
+            tray: None,
             _keyring: keyring,
             home,
             x,
@@ -48,6 +61,55 @@ impl Desktop {
             db,
             log,
         }
+    }
+
+    /// Starts Herald's tray process, unless it runs already, and waits until it listens for
+    /// window processes, so a window started next hears every message from its first one.
+    pub fn start_tray(&mut self) {
+        if self.tray.is_some() {
+            return;
+        }
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", self.log.display()));
+        let err = log.try_clone().expect("clone the log handle");
+        let mut command = self.home.command(desktop_bin());
+        let child = command
+            .envs(self.env())
+            .arg("--tray")
+            .current_dir(self.home.home())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", desktop_bin().display()));
+        self.tray = Some(child);
+        let socket = self.socket_path();
+        let deadline = Instant::now() + TRAY_START;
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            if let Some(Ok(Some(status))) = self.tray.as_mut().map(Child::try_wait) {
+                panic!("the tray process exited with {status}\n--- log\n{}", self.log_tail(60));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the tray process did not listen at {} within {TRAY_START:?}\n--- log\n{}",
+                socket.display(),
+                self.log_tail(60)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The tray process's id, once started.
+    pub fn tray_pid(&self) -> Option<u32> {
+        self.tray.as_ref().map(Child::id)
+    }
+
+    /// Where the tray process listens for window processes.
+    pub fn socket_path(&self) -> PathBuf {
+        self.home.runtime_dir().join("herald/desktop.sock")
     }
 
     /// For `DISPLAY`.
@@ -106,5 +168,26 @@ impl Desktop {
             ("TAURI_WEBVIEW_AUTOMATION", "true".into()),
         ]);
         env
+    }
+}
+
+impl Drop for Desktop {
+    /// Quits the tray process the way the session does (SIGTERM), before its bus and HOME go.
+    fn drop(&mut self) {
+        let Some(mut tray) = self.tray.take() else {
+            return;
+        };
+        let _ = std::process::Command::new("kill")
+            .arg(tray.id().to_string())
+            .status();
+        let deadline = Instant::now() + TRAY_QUIT;
+        while Instant::now() < deadline {
+            if !matches!(tray.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = tray.kill();
+        let _ = tray.wait();
     }
 }

@@ -51,6 +51,12 @@ impl HistoryStore {
             before: None,
             ..q.clone()
         };
+        if self.topic_matches_nothing(&q).await? {
+            return Ok(Facets {
+                complete: true,
+                ..Facets::default()
+            });
+        }
         // One statement: the matching prefix is read once into a temporary table, and every
         // count is taken from it. Names come from the stored JSON lists; a list that is not
         // valid JSON counts as empty rather than failing the whole answer.
@@ -186,6 +192,16 @@ mod tests {
                 ..Facets::default()
             }
         );
+        for (pattern, scanned) in [("org.example.*.widgets.#", 5), ("org.nothing.#", 0)] {
+            let by_topic = s
+                .facets(&SearchQuery {
+                    topic: Some(pattern.into()),
+                    ..SearchQuery::default()
+                })
+                .await
+                .expect("facets");
+            assert_eq!((by_topic.scanned, by_topic.complete), (scanned, true), "{pattern}");
+        }
         assert!(matches!(
             s.facets(&SearchQuery {
                 text: Some("\"open".into()),

@@ -31,6 +31,28 @@ pub use stats::{Count, Stats};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Applies the migrations. Two Herald processes opening a new (or older) history at once
+/// (the tray and a window, or the tray and the CLI) may both try to apply one; the second
+/// then fails on what the first created. Its transaction rolls back, and running the
+/// migrator again finds that migration applied, so a few tries settle it. Errors that say
+/// the database itself is off (newer than this Herald, or edited) are not retried.
+async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
+    use sqlx::migrate::MigrateError;
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        match MIGRATOR.run(pool).await {
+            Err(MigrateError::Execute(_) | MigrateError::ExecuteMigration(..))
+                if attempt < ATTEMPTS =>
+            {
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Messages per second of send time that get consecutive row ids.
 pub(crate) const ROWID_SHIFT: u32 = 20;
 
@@ -73,8 +95,7 @@ impl HistoryStore {
                 path: path.to_owned(),
                 source,
             })?;
-        MIGRATOR
-            .run(&pool)
+        migrate(&pool)
             .await
             .map_err(|source| HistoryError::Migrate {
                 path: path.to_owned(),

@@ -103,6 +103,9 @@ pub(super) const HIT_COLUMNS: &str = "m.rowid, m.id, m.topic, m.exchange, m.sent
 impl HistoryStore {
     /// Runs a search, newest first.
     pub async fn search(&self, q: &SearchQuery) -> Result<Vec<Hit>, HistoryError> {
+        if self.topic_matches_nothing(q).await? {
+            return Ok(Vec::new());
+        }
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
         b.push(HIT_COLUMNS);
         let key = push_filtered(&mut b, q)?;
@@ -127,6 +130,39 @@ impl HistoryStore {
         };
         Ok(Page { hits, next_before })
     }
+}
+
+impl HistoryStore {
+    /// Whether `q`'s topic pattern has wildcards and no stored topic matches it. The distinct
+    /// topics are walked through the topic index, one seek each (a few hundred on a real
+    /// history), so a pattern that matches nothing is known in milliseconds; otherwise the
+    /// search would test every message of the history against it to find no row.
+    pub(super) async fn topic_matches_nothing(
+        &self,
+        q: &SearchQuery,
+    ) -> Result<bool, HistoryError> {
+        let Some(pattern) = q.topic.as_deref().filter(|p| has_wildcards(p)) else {
+            return Ok(false);
+        };
+        let found: Option<i64> = sqlx::query_scalar(
+            "WITH RECURSIVE t(topic) AS ( \
+                 SELECT (SELECT MIN(topic) FROM messages) \
+                 UNION ALL \
+                 SELECT (SELECT MIN(topic) FROM messages WHERE topic > t.topic) \
+                 FROM t WHERE t.topic IS NOT NULL) \
+             SELECT 1 FROM t WHERE t.topic IS NOT NULL AND (t.topic || '.') REGEXP ? LIMIT 1",
+        )
+        .bind(topic_regex(pattern))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(HistoryError::query("match topics"))?;
+        Ok(found.is_none())
+    }
+}
+
+/// Whether a topic pattern has a `*` or `#` word; without one it names a single topic.
+fn has_wildcards(pattern: &str) -> bool {
+    pattern.split('.').any(|w| w == "*" || w == "#")
 }
 
 /// Pushes `FROM … WHERE …` for the rows `q` selects (all but its limit) and returns the row
@@ -206,7 +242,7 @@ pub(super) fn push_filtered(
         b.push_bind(source);
     }
     if let Some(pattern) = given(&q.topic) {
-        if pattern.split('.').any(|w| w == "*" || w == "#") {
+        if has_wildcards(&pattern) {
             b.push(" AND (m.topic || '.') REGEXP ");
             b.push_bind(topic_regex(&pattern));
         } else {

@@ -189,6 +189,26 @@ async fn search_by_text_user_package_time_and_topic_newest_first() {
             .expect("topic#")),
         ["id-3", "id-1", "id-0"]
     );
+    // Matched against every distinct topic, the first and the last included.
+    for (pattern, want) in [
+        ("org.example.prod.gadgets.#", vec!["id-2"]),
+        ("*.*.*.widgets.untag", vec!["id-3"]),
+        ("org.example.prod.nothing.#", vec![]),
+        ("*.*", vec![]),
+    ] {
+        assert_eq!(
+            ids(s
+                .search(&SearchQuery {
+                    topic: Some(pattern.into()),
+                    limit: 50,
+                    ..Default::default()
+                })
+                .await
+                .expect("topic pattern")),
+            want,
+            "{pattern}"
+        );
+    }
     // A pattern without wildcards is one whole topic.
     assert_eq!(
         ids(s
@@ -372,6 +392,37 @@ async fn every_migration_file_is_embedded_and_applied() {
             .await
             .expect("schema");
     assert_eq!(tags, 0, "the tag table is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_openers_of_a_new_history_at_once_both_get_it_migrated() {
+    // As the tray and a window process do when both start on a fresh history.
+    let ctx = RenderContext::default();
+    for round in 0..8 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("history.db");
+        let (a, b) = tokio::join!(
+            tokio::spawn({
+                let (path, ctx) = (path.clone(), ctx.clone());
+                async move { HistoryStore::open(&path, &ctx).await }
+            }),
+            tokio::spawn({
+                let (path, ctx) = (path.clone(), ctx.clone());
+                async move { HistoryStore::open(&path, &ctx).await }
+            }),
+        );
+        for opened in [a, b] {
+            let store = opened
+                .expect("task")
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            let applied: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(store.pool())
+                    .await
+                    .expect("migrations table");
+            assert_eq!(applied as usize, MIGRATOR.iter().count(), "round {round}");
+        }
+    }
 }
 
 #[tokio::test]
