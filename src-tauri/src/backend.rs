@@ -42,6 +42,11 @@ impl Backend {
         self.ready.send_replace(Some(Ok(parts)));
     }
 
+    /// Start-up runs again: commands wait for it.
+    pub fn set_starting(&self) {
+        self.ready.send_replace(None);
+    }
+
     /// Start-up failed: commands report why instead of waiting.
     pub fn set_failed(&self, why: String) {
         self.ready.send_replace(Some(Err(why)));

@@ -10,7 +10,8 @@ use herald_core::config::Config;
 use herald_core::history::HistoryStore;
 use herald_core::notify::{Freedesktop, Notifier};
 use herald_core::pipeline::{
-    error_chain, Pipeline, PipelineEvent, PipelineHandle, PipelineOptions,
+    error_chain, watch_config, ConfigChange, Pipeline, PipelineEvent, PipelineHandle,
+    PipelineOptions,
 };
 use tauri::{AppHandle, Manager, Runtime};
 use time::UtcOffset;
@@ -20,7 +21,7 @@ use crate::backend::{Backend, Parts};
 use crate::host::{self, Host};
 use crate::link::ToWindows;
 use crate::status::{Live, LiveEvent};
-use crate::tray::Tray;
+use crate::tray::{Tray, TrayModel};
 use crate::Lifetime;
 
 /// How long Quit waits for the batch in flight to be written and acked.
@@ -55,17 +56,50 @@ impl Running {
 
 /// Starts the pipeline in the background and feeds its events to the tray until it stops.
 /// A pipeline that cannot start (bad config, unwritable history) leaves the app running with
-/// the reason in the tray, so the user can read it and quit.
+/// the reason in the tray; it tries again each time the config file changes, so fixing the
+/// file is enough.
 pub fn spawn<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        if let Err(err) = run(&app, local_offset).await {
+        loop {
+            let Err(err) = run(&app, local_offset).await else {
+                return;
+            };
             tracing::error!("the pipeline is not running: {err:#}");
             app.state::<Backend>().set_failed(format!("{err:#}"));
             app.state::<Tray>().halt(format!("{err:#}"));
             host::publish_status(&app);
+            if !config_changed(&app).await {
+                return;
+            }
+            tracing::info!("the config changed: starting the pipeline again");
+            app.state::<Backend>().set_starting();
+            app.state::<Tray>().update(TrayModel::resume_start);
+            host::publish_status(&app);
         }
     });
+}
+
+/// Waits until the config file changes (or appears, or goes); false when Quit comes first.
+async fn config_changed<R: Runtime>(app: &AppHandle<R>) -> bool {
+    let path = match herald_core::config::default_paths() {
+        Ok(paths) => paths.config,
+        Err(err) => {
+            tracing::warn!("cannot watch the config for a fix: {err}");
+            return false;
+        }
+    };
+    let modified = || std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    let before = modified();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if app.state::<Lifetime>().quitting() {
+            return false;
+        }
+        if modified() != before {
+            return true;
+        }
+    }
 }
 
 async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow::Result<()> {
@@ -99,7 +133,7 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
         broker = %setup.config.redacted_url(),
         "starting the pipeline"
     );
-    let mut events = {
+    let (mut events, watcher) = {
         let mut slot = app.state::<Running>().inner().lock();
         if !matches!(*slot, Slot::Starting) {
             return Ok(()); // Quit came first.
@@ -109,18 +143,35 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
             store.clone(),
             PipelineOptions {
                 notifier,
-                config_path: Some(setup.config_path),
+                config_path: Some(setup.config_path.clone()),
                 local_offset,
                 ..PipelineOptions::default()
             },
         );
         let events = handle.subscribe();
+        // Edits made outside the settings window (`herald rules add`, an editor) apply too.
+        let watcher = tauri::async_runtime::spawn(watch_config(
+            setup.config_path,
+            handle.reloader(),
+            |path, change| match change {
+                ConfigChange::Applied => tracing::info!("config {} re-read; applying", path.display()),
+                ConfigChange::Gone => tracing::warn!(
+                    "config {} is gone; keeping the settings in force",
+                    path.display()
+                ),
+                ConfigChange::Rejected(err) => tracing::warn!(
+                    "config {} not applied: {}",
+                    path.display(),
+                    error_chain(&err)
+                ),
+            },
+        ));
         // A pause picked while the pipeline was starting.
         if let Some(how_long) = app.state::<Tray>().pause_left() {
             handle.pause_notifications(how_long);
         }
         *slot = Slot::Running(handle);
-        events
+        (events, watcher)
     };
     let tray = app.state::<Tray>();
     let lifetime = app.state::<Lifetime>();
@@ -142,6 +193,7 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
             Err(RecvError::Closed) => break,
         }
     }
+    watcher.abort();
     // Stopped by Quit (which waits on the handle itself), or by a fatal error: say which.
     if let Some(handle) = app.state::<Running>().take() {
         match handle.wait().await {

@@ -30,6 +30,8 @@ pub struct ConnectionStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Status {
     pub connections: Vec<ConnectionStatus>,
+    /// Notified messages the user has not looked at yet (what the tray counts), not every
+    /// unread message of the history.
     #[ts(type = "number")]
     pub unread: u64,
     pub paused: bool,

@@ -13,7 +13,9 @@
 //! "Resume" ends it; clicking a message marks it seen, Open history marks everything seen; a
 //! broker that drops the connection and refuses the next ones makes the icon "offline" until
 //! it lets Herald back in; Quit (and SIGTERM) exit with status 0 after the pipeline has acked
-//! everything it stored; a broken config is shown in the tray instead of ending the app.
+//! everything it stored; a broken config is shown in the tray instead of ending the app, fixing
+//! the file starts the pipeline, and a rule added to the file by hand applies without a
+//! restart.
 
 use std::time::Duration;
 
@@ -44,6 +46,8 @@ const HERALD: &str = "[herald.notifications]\ndigest_window_secs = 0\nrate_limit
 
 struct World {
     vhost: Vhost,
+    /// The config text in `dir`.
+    config: String,
     dir: HeraldDir,
     bus: SessionBus,
     x: Xvfb,
@@ -53,11 +57,17 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let TopicWorld { rt, vhost, dir, .. } = TopicWorld::new("herald-tray", HERALD);
+        let TopicWorld {
+            rt,
+            vhost,
+            dir,
+            config,
+        } = TopicWorld::new("herald-tray", HERALD);
         // The queue and its bindings exist before anything is published.
         dir.declare();
         World {
             vhost,
+            config,
             dir,
             bus: SessionBus::start(),
             x: Xvfb::start(),
@@ -421,7 +431,7 @@ fn sigterm_quits_cleanly_like_the_menu() {
 }
 
 #[test]
-fn a_broken_config_is_shown_in_the_tray_and_quit_still_works() {
+fn a_broken_config_is_shown_in_the_tray_until_fixed_and_later_edits_apply_without_a_restart() {
     let world = World::new();
     std::fs::write(world.dir.config(), "amqp_url = [\n").expect("break the config");
     let watcher = FakeWatcher::start(&world.bus);
@@ -442,9 +452,41 @@ fn a_broken_config_is_shown_in_the_tray_and_quit_still_works() {
         "the app stays up to say what is wrong"
     );
 
+    // Fixing the file is enough: the pipeline starts.
+    std::fs::write(world.dir.config(), &world.config).expect("fix the config");
+    tray.wait_status("connected after the fix", |s| s == "Herald — connected");
+    tray.wait_icon("normal");
+
+    // A rule added to the file by hand (or by `herald rules add`) applies at once.
+    let edited = format!(
+        "{}\n[[herald.rules]]\nid = \"hush\"\naction = \"drop\"\npriority = 1\n\
+         topics = [\"org.example.hushed.#\"]\n",
+        world.config
+    );
+    std::fs::write(world.dir.config(), edited).expect("edit the config");
+    poll(
+        WAIT,
+        "the edited config applied",
+        || app.log().contains("re-read; applying").then_some(()),
+        || app.log(),
+    );
+    world.publish("org.example.hushed.one", "msg-hushed");
+    world.publish("org.example.heard.one", "msg-heard");
+    tray.wait_status("the kept message counted", |s| {
+        s == "Herald — connected, 1 unread"
+    });
+
     tray.click("Quit");
     let status = app
         .wait_exit(Duration::from_secs(15))
         .unwrap_or_else(|| panic!("Quit did not end the app\n{}", app.log()));
     assert!(status.success(), "exit status {status:?}\n{}", app.log());
+    assert_eq!(world.queued(), (0, 0), "both were acked");
+    let stored: Vec<String> = world
+        .dir
+        .search(&["--topic", "org.example.#"])
+        .iter()
+        .filter_map(|m| m["topic"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(stored, ["org.example.heard.one"], "the hushed one was dropped");
 }

@@ -2,9 +2,8 @@
 //! config is re-read on SIGHUP and when the file changes; new rules apply without a restart.
 
 use crate::Env;
-use herald_core::config::Config;
 use herald_core::notify::{Freedesktop, Notifier};
-use herald_core::pipeline::{Pipeline, PipelineEvent, PipelineOptions, Reloader};
+use herald_core::pipeline::{ConfigChange, Pipeline, PipelineEvent, PipelineOptions, Reloader};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -102,47 +101,23 @@ pub async fn run(env: Env, args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Re-reads the config on SIGHUP, and when its modification time changes (checked every
-/// second: cheap, and it works on every filesystem, including network homes).
-async fn watch_config(path: Option<PathBuf>, handle: Reloader) {
+/// Follows the config file (see [`herald_core::pipeline::watch_config`]) and says on stderr
+/// what came of each change.
+async fn watch_config(path: Option<PathBuf>, reloader: Reloader) {
     let Some(path) = path else { return };
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        return;
-    };
-    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let mut seen = modified(&path);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = hup.recv() => {}
-            _ = tick.tick() => {
-                let now = modified(&path);
-                if now == seen {
-                    continue;
-                }
-                seen = now;
-            }
-        }
-        if !path.exists() {
-            // A file removed (or mid-replace) is not a wish for the built-in defaults.
-            eprintln!(
-                "herald: config {} is gone; keeping the settings in force",
-                path.display()
-            );
-            continue;
-        }
-        match Config::load(&path, false) {
-            Ok(cfg) => {
-                eprintln!("herald: config {} re-read; applying", path.display());
-                handle.reload(cfg);
-            }
-            Err(e) => eprintln!(
-                "herald: config {} not applied: {}",
-                path.display(),
-                herald_core::pipeline::error_chain(&e)
-            ),
-        }
-    }
+    herald_core::pipeline::watch_config(path, reloader, |path, change| match change {
+        ConfigChange::Applied => eprintln!("herald: config {} re-read; applying", path.display()),
+        ConfigChange::Gone => eprintln!(
+            "herald: config {} is gone; keeping the settings in force",
+            path.display()
+        ),
+        ConfigChange::Rejected(e) => eprintln!(
+            "herald: config {} not applied: {}",
+            path.display(),
+            herald_core::pipeline::error_chain(&e)
+        ),
+    })
+    .await;
 }
 
 fn print_event(e: &PipelineEvent, verbose: u8) {

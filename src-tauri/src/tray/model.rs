@@ -257,6 +257,11 @@ impl TrayModel {
         self.halted = Some(why.into());
     }
 
+    /// The pipeline is starting again after it could not start.
+    pub fn resume_start(&mut self) {
+        self.halted = None;
+    }
+
     /// The user looked at message `id`; true if it was unread.
     pub fn mark_seen(&mut self, id: &str) -> bool {
         let before = self.unread.len();

@@ -7,6 +7,7 @@ import { hit } from "../lib/testdata";
 import DetailPane from "./DetailPane.svelte";
 import ResultList from "./ResultList.svelte";
 import ResultRow from "./ResultRow.svelte";
+import StatusBar from "./StatusBar.svelte";
 
 const HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
 const NOW = new Date("2025-01-01T13:00:00Z");
@@ -127,5 +128,37 @@ describe("ResultList", () => {
     expect(shown.length).toBeLessThan(50);
     expect(shown[0]?.getAttribute("data-id")).toBe("id-5000");
     expect(el.querySelector('[aria-selected="true"]')?.getAttribute("data-id")).toBe("id-4998");
+  });
+});
+
+describe("StatusBar", () => {
+  const status = (unread: number, error: string | null = null) => ({
+    connections: [{ name: "fedora", state: "connected" as const, detail: null }],
+    unread,
+    paused: false,
+    paused_until: null,
+    error,
+  });
+  const props = { error: null, loaded: 3, more: false, loading: false };
+
+  it("counts the tray's new notifications apart from the history's unread rows", () => {
+    const one = render(StatusBar, { ...props, status: status(1) });
+    expect(one.textContent).toContain("1 new notification");
+    expect(one.textContent).not.toContain("notifications");
+    const two = render(StatusBar, { ...props, status: status(2) });
+    expect(two.textContent).toContain("2 new notifications");
+    const none = render(StatusBar, { ...props, status: status(0) });
+    expect(none.textContent).not.toContain("notification");
+    expect(none.textContent).toContain("fedora: connected");
+  });
+
+  it("says when the tray process is not running, as text", () => {
+    const el = render(StatusBar, {
+      ...props,
+      status: { ...status(0, `Herald is not running <b>${HOSTILE}</b>`), connections: [] },
+    });
+    const shown = el.querySelector(".error-text");
+    expect(shown?.textContent).toBe(`Herald is not running <b>${HOSTILE}</b>`);
+    expect(el.querySelector("b, img, script")).toBeNull();
   });
 });

@@ -32,7 +32,10 @@ use tokio_util::sync::CancellationToken;
 
 mod notify;
 mod session;
+mod config_watch;
 mod writer;
+
+pub use config_watch::{watch_config, ConfigChange};
 
 /// Tuning for a pipeline run.
 #[derive(Debug, Clone)]
@@ -171,6 +174,13 @@ pub struct Reloader {
 }
 
 impl Reloader {
+    /// A reloader holding `cfg`, for a pipeline about to start on it.
+    fn new(cfg: Config) -> Reloader {
+        Reloader {
+            config: Arc::new(watch::channel(Arc::new(cfg)).0),
+        }
+    }
+
     /// Applies a changed config. New rules and profile take effect on the running sessions
     /// without losing a message; a connection whose broker settings changed reconnects.
     /// Connections added or removed need a restart (logged).
@@ -252,10 +262,7 @@ impl Pipeline {
         let cancel = CancellationToken::new();
         let names: Vec<String> = cfg.connections.iter().map(|c| c.name.clone()).collect();
         let settings = cfg.herald.notifications.clone();
-        let (config, _) = watch::channel(Arc::new(cfg));
-        let reloader = Reloader {
-            config: Arc::new(config),
-        };
+        let reloader = Reloader::new(cfg);
         let (candidates_tx, candidates) = mpsc::channel(256);
         let (control_tx, control) = mpsc::unbounded_channel();
         let actions = opts.notifier.as_ref().is_some_and(|n| n.supports_actions());

@@ -4,7 +4,12 @@ import type { ConnectionStatus } from "./ConnectionStatus";
 /**
  * Herald's state as the windows show it.
  */
-export type Status = { connections: Array<ConnectionStatus>, unread: number, paused: boolean, 
+export type Status = { connections: Array<ConnectionStatus>, 
+/**
+ * Notified messages the user has not looked at yet (what the tray counts), not every
+ * unread message of the history.
+ */
+unread: number, paused: boolean, 
 /**
  * RFC 3339; `None` when paused until resumed, or not paused.
  */
