@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -158,13 +159,13 @@ impl Server {
     /// over one that another process still answers on. A plain (non-blocking) listener, so it
     /// can be bound before the async runtime runs: the first window process must find it.
     pub fn bind(path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt as _;
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-            }
+        if let Some(dir) = path.parent().filter(|d| !d.exists()) {
+            // Ours alone: another user must not reach the tray through it. A folder that
+            // exists already (the history's, without a runtime folder) is left as it is.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
         }
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(io::Error::new(

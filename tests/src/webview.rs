@@ -31,7 +31,7 @@ pub mod screen;
 pub use desktop::Desktop;
 use driver::{running, signal, wait_gone, Driver};
 
-use crate::tray::{descendants, desktop_bin};
+use crate::tray::{descendants, desktop_bin, desktop_comm};
 
 /// Starting GTK, WebKit and the app's first page on a busy 2-core machine.
 pub const START: Duration = Duration::from_secs(60);
@@ -111,7 +111,7 @@ impl Webview {
         };
         // The session exists once the app's first web view is under automation, so the app
         // has been started by then.
-        let comm = app_comm();
+        let comm = desktop_comm();
         let Some((app, _)) = descendants(driver.pid())
             .into_iter()
             .find(|(_, c)| *c == comm)
@@ -440,7 +440,7 @@ impl Webview {
 
     /// The teardown behind [`Webview::shutdown`] and drop, which must not panic.
     fn end(&mut self) -> Teardown {
-        let mut processes = vec![(self.app, app_comm())];
+        let mut processes = vec![(self.app, desktop_comm())];
         processes.extend(descendants(self.app));
         let pids: Vec<u32> = processes.iter().map(|(p, _)| *p).collect();
         if let Some(client) = self.client.take() {
@@ -474,17 +474,6 @@ impl Drop for Webview {
 
 type ActionFuture =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), fantoccini::error::CmdError>>>>;
-
-/// The app's process name as `/proc/<pid>/comm` shows it: the binary's file name, cut to
-/// the kernel's 15 bytes.
-fn app_comm() -> String {
-    let bin = desktop_bin();
-    let name = bin
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    name.bytes().take(15).map(char::from).collect::<String>()
-}
 
 /// Ends WebKitWebDriver's process tree after a failed start: the app first (SIGTERM, then
 /// SIGKILL), so nothing outlives the test.

@@ -22,7 +22,8 @@ use std::time::Duration;
 use herald_e2e::dbus::{FakeNotifications, SessionBus};
 use herald_e2e::herald::{confirm_channel, publish_raw, rabbitmqctl, HeraldDir, TopicWorld, Vhost};
 use herald_e2e::tray::{
-    descendants, poll, DesktopHome, FakeWatcher, StatusItem, TrayApp, TrayIcons, Xvfb, X11,
+    descendants, desktop_comm, poll, DesktopHome, FakeWatcher, StatusItem, TrayApp, TrayIcons,
+    Xvfb, X11,
 };
 
 /// Starting GTK, WebKit and the first broker session on a busy 2-core machine.
@@ -184,6 +185,15 @@ impl Observer {
         self.item.click(entry.id);
     }
 
+    /// The window processes the app started (`herald-desktop --window …`).
+    fn window_processes(&self) -> usize {
+        let comm = desktop_comm();
+        descendants(self.pid)
+            .iter()
+            .filter(|(_, c)| *c == comm)
+            .count()
+    }
+
     /// The app's web content processes (one per open web view).
     fn web_processes(&self) -> usize {
         descendants(self.pid)
@@ -206,13 +216,21 @@ impl Observer {
     /// gone from the screen, and every process it took (the window process, WebKit's web
     /// and network processes) ended, the app still running.
     fn close_window(&self, app: &mut TrayApp, title: &str) {
-        for w in self.x.windows(title) {
-            self.x.close(w);
+        self.close_windows(app, &[title]);
+    }
+
+    /// [`Observer::close_window`] for several windows at once.
+    fn close_windows(&self, app: &mut TrayApp, titles: &[&str]) {
+        for title in titles {
+            for w in self.x.windows(title) {
+                self.x.close(w);
+            }
         }
+        let closed = || titles.iter().all(|t| self.x.windows(t).is_empty());
         poll(
             WAIT,
-            "the window and every process behind it to go away",
-            || (self.x.windows(title).is_empty() && descendants(self.pid).is_empty()).then_some(()),
+            "the windows and every process behind them to go away",
+            || (closed() && descendants(self.pid).is_empty()).then_some(()),
             || format!("processes {:?}\n{}", descendants(self.pid), self.context()),
         );
         std::thread::sleep(Duration::from_millis(500));
@@ -328,9 +346,21 @@ fn the_tray_shows_state_and_its_menu_drives_the_app() {
         s == "Herald — connected, 2 unread"
     });
     tray.wait_window(HISTORY, "opened by a message");
-    tray.close_window(&mut app, HISTORY);
 
-    // Settings opens the settings window.
+    // Settings, with the history open, opens beside it in the same window process.
+    tray.click("Settings");
+    poll(
+        START,
+        "the settings window beside the history, in one window process",
+        || {
+            let both = tray.x.windows(SETTINGS).len() == 1 && tray.x.windows(HISTORY).len() == 1;
+            (both && tray.window_processes() == 1).then_some(())
+        },
+        || format!("processes {:?}\n{}", descendants(tray.pid), tray.context()),
+    );
+    tray.close_windows(&mut app, &[SETTINGS, HISTORY]);
+
+    // Settings alone opens the settings window.
     tray.click("Settings");
     tray.wait_window(SETTINGS, "opened by Settings");
     tray.close_window(&mut app, SETTINGS);

@@ -32,6 +32,14 @@ pub fn desktop_bin() -> PathBuf {
     bin
 }
 
+/// The app's process name as `/proc/<pid>/comm` shows it: the binary's file name, cut to
+/// the kernel's 15 bytes.
+pub fn desktop_comm() -> String {
+    let bin = desktop_bin();
+    let name = bin.file_name().map(|n| n.to_string_lossy().into_owned());
+    name.unwrap_or_default().bytes().take(15).map(char::from).collect()
+}
+
 /// The `herald-desktop` binary running in a temporary home, on a given display and bus; its
 /// output goes to a log file. Killed on drop if still running.
 #[derive(Debug)]
