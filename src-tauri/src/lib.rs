@@ -111,4 +111,3 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
         }
     }
 }
-

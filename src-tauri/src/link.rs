@@ -41,16 +41,22 @@ const RELOAD_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ToWindows {
-    Status { status: Status },
+    Status {
+        status: Status,
+    },
     /// A message was stored for the first time; the window process reads it from the history.
-    Stored { id: String },
+    Stored {
+        id: String,
+    },
     /// Open (or bring to the front) `window`, and select message `show` in it.
     Open {
         window: Window,
         show: Option<String>,
     },
     /// The answer to [`ToTray::Reload`]: `None` once the settings are in force.
-    Reloaded { error: Option<String> },
+    Reloaded {
+        error: Option<String>,
+    },
     /// Herald is quitting: close the windows.
     Quit,
 }
@@ -60,7 +66,9 @@ pub enum ToWindows {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ToTray {
     /// The user read these messages.
-    Seen { ids: Vec<String> },
+    Seen {
+        ids: Vec<String>,
+    },
     AllSeen,
     /// The config file was saved: read it and apply it.
     Reload,
@@ -118,7 +126,9 @@ async fn read_lines<T: for<'de> Deserialize<'de>>(
         match next {
             Ok(text) => match serde_json::from_str::<T>(&text) {
                 Ok(msg) => on_message(msg),
-                Err(err) => tracing::warn!("ignoring a line on the link that does not parse: {err}"),
+                Err(err) => {
+                    tracing::warn!("ignoring a line on the link that does not parse: {err}")
+                }
             },
             Err(err) => {
                 tracing::warn!("the link broke: {err}");
@@ -376,7 +386,10 @@ impl Client {
 
     /// Tells the tray process, if connected; says whether it was.
     pub fn send(&self, msg: ToTray) -> bool {
-        self.lock().tx.as_ref().is_some_and(|tx| tx.send(msg).is_ok())
+        self.lock()
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(msg).is_ok())
     }
 
     /// Has the tray process apply the saved config, and waits until it has. `Ok(false)` when

@@ -154,7 +154,9 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
             setup.config_path,
             handle.reloader(),
             |path, change| match change {
-                ConfigChange::Applied => tracing::info!("config {} re-read; applying", path.display()),
+                ConfigChange::Applied => {
+                    tracing::info!("config {} re-read; applying", path.display())
+                }
                 ConfigChange::Gone => tracing::warn!(
                     "config {} is gone; keeping the settings in force",
                     path.display()

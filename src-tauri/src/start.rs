@@ -107,9 +107,7 @@ fn tray_process(open_history: bool, local_offset: time::UtcOffset) -> anyhow::Re
 fn serve_windows<R: Runtime>(app: &AppHandle<R>, server: Arc<link::Server>) {
     let bound = host::socket_path()
         .map_err(|e| e.to_string())
-        .and_then(|path| {
-            link::Server::bind(&path).map_err(|e| format!("{}: {e}", path.display()))
-        });
+        .and_then(|path| link::Server::bind(&path).map_err(|e| format!("{}: {e}", path.display())));
     let listener = match bound {
         Ok(listener) => listener,
         Err(err) => {
@@ -164,8 +162,7 @@ fn window_process(which: Window, show: Option<String>) -> anyhow::Result<()> {
 /// but either may).
 async fn open_history<R: Runtime>(app: AppHandle<R>) {
     let opened = async {
-        let setup =
-            herald_core::config::locate(None, None, false).context("cannot load config")?;
+        let setup = herald_core::config::locate(None, None, false).context("cannot load config")?;
         let store = HistoryStore::open(&setup.database, &setup.config.render_context())
             .await
             .with_context(|| format!("cannot open the history at {}", setup.database.display()))?;
@@ -185,10 +182,15 @@ async fn open_history<R: Runtime>(app: AppHandle<R>) {
 }
 
 /// What a window process does with what the tray process tells it.
-fn on_tray_message<R: Runtime>(app: &AppHandle<R>, stored: &mpsc::UnboundedSender<String>, msg: ToWindows) {
+fn on_tray_message<R: Runtime>(
+    app: &AppHandle<R>,
+    stored: &mpsc::UnboundedSender<String>,
+    msg: ToWindows,
+) {
     match msg {
         ToWindows::Status { status } => {
-            app.state::<Live>().send(None, &LiveEvent::Status { status });
+            app.state::<Live>()
+                .send(None, &LiveEvent::Status { status });
         }
         ToWindows::Stored { id } => {
             let _ = stored.send(id);

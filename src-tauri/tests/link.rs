@@ -138,11 +138,15 @@ async fn a_window_hears_the_status_the_news_and_what_to_open_and_tells_what_was_
     let tray = Tray::serve(&path);
     let (client, mut told) = window(&path);
 
-    assert_eq!(next(&mut told).await, ToWindows::Status { status: status(7) });
+    assert_eq!(
+        next(&mut told).await,
+        ToWindows::Status { status: status(7) }
+    );
     assert_eq!(client.status(), status(7));
     tray.wait_peers().await;
 
-    tray.server.broadcast(&ToWindows::Stored { id: "m1".into() });
+    tray.server
+        .broadcast(&ToWindows::Stored { id: "m1".into() });
     assert_eq!(next(&mut told).await, ToWindows::Stored { id: "m1".into() });
 
     let opened = tray
@@ -195,14 +199,19 @@ async fn windows_asked_of_a_starting_process_reach_it_when_it_connects() {
     assert_eq!(started, vec![(Window::History, Some("m9".into()))]);
     let second = tray
         .server
-        .open(Window::Settings, None, |_, _| panic!("one is starting already"))
+        .open(Window::Settings, None, |_, _| {
+            panic!("one is starting already")
+        })
         .expect("open");
     assert_eq!(second, Opened::Queued);
 
     // Another process ending changes nothing; the window process connects.
     tray.server.exited(1);
     let (_client, mut told) = window(&path);
-    assert_eq!(next(&mut told).await, ToWindows::Status { status: status(7) });
+    assert_eq!(
+        next(&mut told).await,
+        ToWindows::Status { status: status(7) }
+    );
     assert_eq!(
         next(&mut told).await,
         ToWindows::Open {
@@ -219,12 +228,16 @@ async fn a_window_process_that_ends_before_connecting_is_replaced_by_the_next_re
     let tray = Tray::serve(&sock(&dir));
     let start = |pid| move |_: Window, _: Option<&str>| Ok(pid);
     assert_eq!(
-        tray.server.open(Window::History, None, start(10)).expect("open"),
+        tray.server
+            .open(Window::History, None, start(10))
+            .expect("open"),
         Opened::Started(10)
     );
     tray.server.exited(10);
     assert_eq!(
-        tray.server.open(Window::History, None, start(11)).expect("open"),
+        tray.server
+            .open(Window::History, None, start(11))
+            .expect("open"),
         Opened::Started(11)
     );
     // A start that fails is reported and leaves nothing starting.
@@ -234,7 +247,9 @@ async fn a_window_process_that_ends_before_connecting_is_replaced_by_the_next_re
     });
     assert!(failed.is_err());
     assert_eq!(
-        tray.server.open(Window::History, None, start(12)).expect("open"),
+        tray.server
+            .open(Window::History, None, start(12))
+            .expect("open"),
         Opened::Started(12)
     );
 }
@@ -248,12 +263,18 @@ async fn without_a_tray_a_window_says_so_and_picks_it_up_when_it_starts() {
         panic!("a status first");
     };
     assert_eq!(down, Status::tray_not_running());
-    assert!(down.error.as_deref().is_some_and(|e| e.contains("not running")));
+    assert!(down
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("not running")));
     assert!(!client.send(ToTray::AllSeen), "nobody to tell");
     assert_eq!(client.reload().await, Ok(false), "nothing to apply it");
 
     let tray = Tray::serve(&path);
-    assert_eq!(next(&mut told).await, ToWindows::Status { status: status(7) });
+    assert_eq!(
+        next(&mut told).await,
+        ToWindows::Status { status: status(7) }
+    );
 
     // The tray goes away: the window says so again.
     drop(tray);
@@ -289,7 +310,11 @@ async fn a_live_socket_is_never_taken_over_and_a_stale_one_is_replaced() {
             .expect("stat")
             .permissions()
             .mode();
-        assert_eq!(mode & 0o777, 0o700, "the socket's folder is the user's alone");
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "the socket's folder is the user's alone"
+        );
     }
 }
 
@@ -298,7 +323,9 @@ async fn lines_that_do_not_parse_are_skipped_and_an_endless_line_ends_only_that_
     let dir = tempfile::tempdir().expect("tempdir");
     let path = sock(&dir);
     let tray = Tray::serve(&path);
-    let mut raw = tokio::net::UnixStream::connect(&path).await.expect("connect");
+    let mut raw = tokio::net::UnixStream::connect(&path)
+        .await
+        .expect("connect");
     raw.write_all(b"not json\n{\"kind\":\"nonsense\"}\n{\"kind\":\"all_seen\"}\n")
         .await
         .expect("write");
@@ -318,7 +345,10 @@ async fn lines_that_do_not_parse_are_skipped_and_an_endless_line_ends_only_that_
     // ...having read nothing after the endless line, and still serves others.
     assert_eq!(tray.wait_heard(1).await, vec![ToTray::AllSeen]);
     let (client, mut told) = window(&path);
-    assert_eq!(next(&mut told).await, ToWindows::Status { status: status(7) });
+    assert_eq!(
+        next(&mut told).await,
+        ToWindows::Status { status: status(7) }
+    );
     assert!(client.send(ToTray::Seen {
         ids: vec!["after".into()]
     }));
@@ -359,7 +389,11 @@ fn the_command_line_chooses_the_tray_the_history_or_a_window_process() {
     };
     assert_eq!(parse(&[]), Ok(Start::History));
     assert_eq!(parse(&["--tray"]), Ok(Start::Tray));
-    assert_eq!(parse(&["--automation"]), Ok(Start::History), "a launcher's flag");
+    assert_eq!(
+        parse(&["--automation"]),
+        Ok(Start::History),
+        "a launcher's flag"
+    );
     assert_eq!(
         parse(&["--window", "settings"]),
         Ok(Start::Window {

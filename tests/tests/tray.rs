@@ -518,5 +518,9 @@ fn a_broken_config_is_shown_in_the_tray_until_fixed_and_later_edits_apply_withou
         .iter()
         .filter_map(|m| m["topic"].as_str().map(str::to_owned))
         .collect();
-    assert_eq!(stored, ["org.example.heard.one"], "the hushed one was dropped");
+    assert_eq!(
+        stored,
+        ["org.example.heard.one"],
+        "the hushed one was dropped"
+    );
 }

@@ -37,7 +37,11 @@ pub fn desktop_bin() -> PathBuf {
 pub fn desktop_comm() -> String {
     let bin = desktop_bin();
     let name = bin.file_name().map(|n| n.to_string_lossy().into_owned());
-    name.unwrap_or_default().bytes().take(15).map(char::from).collect()
+    name.unwrap_or_default()
+        .bytes()
+        .take(15)
+        .map(char::from)
+        .collect()
 }
 
 /// The `herald-desktop` binary running in a temporary home, on a given display and bus; its

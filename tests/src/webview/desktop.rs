@@ -90,7 +90,10 @@ impl Desktop {
         let deadline = Instant::now() + TRAY_START;
         while std::os::unix::net::UnixStream::connect(&socket).is_err() {
             if let Some(Ok(Some(status))) = self.tray.as_mut().map(Child::try_wait) {
-                panic!("the tray process exited with {status}\n--- log\n{}", self.log_tail(60));
+                panic!(
+                    "the tray process exited with {status}\n--- log\n{}",
+                    self.log_tail(60)
+                );
             }
             assert!(
                 Instant::now() < deadline,

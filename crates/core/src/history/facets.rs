@@ -200,7 +200,11 @@ mod tests {
                 })
                 .await
                 .expect("facets");
-            assert_eq!((by_topic.scanned, by_topic.complete), (scanned, true), "{pattern}");
+            assert_eq!(
+                (by_topic.scanned, by_topic.complete),
+                (scanned, true),
+                "{pattern}"
+            );
         }
         assert!(matches!(
             s.facets(&SearchQuery {

@@ -32,9 +32,8 @@ pub async fn watch_config(
     reloader: Reloader,
     mut report: impl FnMut(&Path, ConfigChange),
 ) {
-    let modified = |p: &Path| -> Option<SystemTime> {
-        std::fs::metadata(p).and_then(|m| m.modified()).ok()
-    };
+    let modified =
+        |p: &Path| -> Option<SystemTime> { std::fs::metadata(p).and_then(|m| m.modified()).ok() };
     let mut seen = modified(&path);
     let mut hup = hangups();
     let mut tick = tokio::time::interval(POLL);
@@ -158,7 +157,9 @@ mod tests {
         let reported = wait_changes(2).await;
         assert!(reported[1].starts_with("rejected: "), "{reported:?}");
         assert_eq!(
-            reloader.subscribe().borrow().connections[0].amqp_url.as_str(),
+            reloader.subscribe().borrow().connections[0]
+                .amqp_url
+                .as_str(),
             "amqp://two.example/",
             "a broken file changes nothing"
         );

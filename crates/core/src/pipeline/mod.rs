@@ -30,9 +30,9 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+mod config_watch;
 mod notify;
 mod session;
-mod config_watch;
 mod writer;
 
 pub use config_watch::{watch_config, ConfigChange};
