@@ -134,12 +134,24 @@ fn start_window_process(
     which: Window,
     show: Option<&str>,
 ) -> io::Result<u32> {
-    let mut command = std::process::Command::new(std::env::current_exe()?);
-    command.arg("--window").arg(which.label());
-    if let Some(id) = show {
-        command.arg("--show").arg(id);
-    }
-    let mut child = command.stdin(Stdio::null()).spawn()?;
+    let spawn = |program: &std::ffi::OsStr| {
+        let mut command = std::process::Command::new(program);
+        command.arg("--window").arg(which.label());
+        if let Some(id) = show {
+            command.arg("--show").arg(id);
+        }
+        command.stdin(Stdio::null()).spawn()
+    };
+    let mut child = match std::env::current_exe().and_then(|exe| spawn(exe.as_os_str())) {
+        Ok(child) => child,
+        // The binary was replaced (an upgrade) since the tray started: the name it was
+        // started by finds the new one.
+        Err(err) if err.kind() == io::ErrorKind::NotFound => match std::env::args_os().next() {
+            Some(argv0) => spawn(&argv0)?,
+            None => return Err(err),
+        },
+        Err(err) => return Err(err),
+    };
     let pid = child.id();
     let server = Arc::clone(server);
     tauri::async_runtime::spawn_blocking(move || {

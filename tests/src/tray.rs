@@ -19,7 +19,7 @@ mod icons;
 mod item;
 mod watcher;
 
-pub use app::{descendants, desktop_bin, desktop_comm, DesktopHome, TrayApp};
+pub use app::{descendants, desktop_bin, desktop_comm, running, DesktopHome, TrayApp};
 pub use display::{Xvfb, X11};
 pub use icons::{icons_dir, Pixels, TrayIcons};
 pub use item::{MenuEntry, StatusItem};

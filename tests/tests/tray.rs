@@ -15,15 +15,15 @@
 //! it lets Herald back in; Quit (and SIGTERM) exit with status 0 after the pipeline has acked
 //! everything it stored; a broken config is shown in the tray instead of ending the app, fixing
 //! the file starts the pipeline, and a rule added to the file by hand applies without a
-//! restart.
+//! restart; a window still opens after an upgrade replaced the running binary.
 
 use std::time::Duration;
 
 use herald_e2e::dbus::{FakeNotifications, SessionBus};
 use herald_e2e::herald::{confirm_channel, publish_raw, rabbitmqctl, HeraldDir, TopicWorld, Vhost};
 use herald_e2e::tray::{
-    descendants, desktop_comm, poll, DesktopHome, FakeWatcher, StatusItem, TrayApp, TrayIcons,
-    Xvfb, X11,
+    descendants, desktop_bin, desktop_comm, poll, running, DesktopHome, FakeWatcher, StatusItem,
+    TrayApp, TrayIcons, Xvfb, X11,
 };
 
 /// Starting GTK, WebKit and the first broker session on a busy 2-core machine.
@@ -424,6 +424,48 @@ fn the_tray_shows_state_and_its_menu_drives_the_app() {
     assert_eq!(stored.len(), 3, "{stored:#?}");
 }
 
+#[test]
+fn a_window_still_opens_after_an_upgrade_replaced_the_running_binary() {
+    let world = World::new();
+    let watcher = FakeWatcher::start(&world.bus);
+    // Run from a path of its own, as an installed app is.
+    let installed = world.home.path().join("bin/herald-desktop");
+    install(&installed);
+    let mut c = world
+        .home
+        .command_of(&installed, world.x.display(), &world.bus);
+    c.env("HERALD_CONFIG", world.dir.config())
+        .env("HERALD_DB", world.dir.db())
+        .arg("--tray");
+    let mut app = TrayApp::spawn(c, world.home.path().join("app.log"));
+    let tray = observe(&world, &watcher, &app);
+    tray.wait_status("connected", |s| s == "Herald — connected");
+
+    // The package manager replaces the file: the running app's own path is now gone.
+    std::fs::remove_file(&installed).expect("remove the installed binary");
+    install(&installed);
+    tray.click("Open history");
+    tray.wait_window(HISTORY, "opened after the upgrade");
+    tray.close_window(&mut app, HISTORY);
+
+    tray.click("Quit");
+    let status = app
+        .wait_exit(Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("Quit did not end the app\n{}", app.log()));
+    assert!(status.success(), "exit status {status:?}\n{}", app.log());
+}
+
+/// Puts the built app at `path`: a hard link (a new file to the directory, as an upgrade's
+/// is), or a copy across filesystems.
+fn install(path: &std::path::Path) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("create the install folder");
+    }
+    if std::fs::hard_link(desktop_bin(), path).is_err() {
+        std::fs::copy(desktop_bin(), path).expect("copy the app binary");
+    }
+}
+
 /// The tray of a freshly started app, once its item has registered.
 fn observe(world: &World, watcher: &FakeWatcher, app: &TrayApp) -> Observer {
     let registration = watcher.wait_for_item(START, || app.log());
@@ -506,11 +548,30 @@ fn a_broken_config_is_shown_in_the_tray_until_fixed_and_later_edits_apply_withou
         s == "Herald — connected, 1 unread"
     });
 
+    // Quit closes the history window opened at start too: its process ends with the app.
+    let comm = desktop_comm();
+    let windows: Vec<u32> = descendants(tray.pid)
+        .into_iter()
+        .filter(|(_, c)| *c == comm)
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        windows.len(),
+        1,
+        "one window process: {:?}",
+        descendants(tray.pid)
+    );
     tray.click("Quit");
     let status = app
         .wait_exit(Duration::from_secs(15))
         .unwrap_or_else(|| panic!("Quit did not end the app\n{}", app.log()));
     assert!(status.success(), "exit status {status:?}\n{}", app.log());
+    poll(
+        WAIT,
+        "the window process to end with the app",
+        || windows.iter().all(|&p| !running(p)).then_some(()),
+        || app.log(),
+    );
     assert_eq!(world.queued(), (0, 0), "both were acked");
     let stored: Vec<String> = world
         .dir

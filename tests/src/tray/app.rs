@@ -84,8 +84,13 @@ impl DesktopHome {
     /// A `herald-desktop` command for this home, `display` and `bus`, with only the
     /// environment it needs.
     pub fn command(&self, display: &str, bus: &SessionBus) -> Command {
+        self.command_of(&desktop_bin(), display, bus)
+    }
+
+    /// [`DesktopHome::command`] running the app binary at `program`.
+    pub fn command_of(&self, program: &Path, display: &str, bus: &SessionBus) -> Command {
         let home = self.path();
-        let mut c = Command::new(desktop_bin());
+        let mut c = Command::new(program);
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", home)
@@ -217,4 +222,17 @@ pub fn descendants(pid: u32) -> Vec<(u32, String)> {
         }
     }
     found
+}
+
+/// Whether `pid` is still a running process: present in `/proc` and not a zombie (an orphan
+/// whose parent never reaps it has ended all the same).
+pub fn running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // pid (comm) state …; comm may hold spaces and parentheses.
+    let state = stat
+        .rfind(')')
+        .and_then(|close| stat[close + 1..].split_whitespace().next());
+    !matches!(state, Some("Z" | "X") | None)
 }

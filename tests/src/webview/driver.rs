@@ -7,6 +7,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::desktop::Desktop;
+pub use crate::tray::running;
 
 /// How long WebKitWebDriver may take to listen (well under a second normally).
 const LISTEN: Duration = Duration::from_secs(15);
@@ -111,19 +112,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("cannot find a free port: {e}"))
-}
-
-/// Whether `pid` is still a running process: present in `/proc` and not a zombie (an orphan
-/// whose parent never reaps it has ended all the same).
-pub fn running(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // pid (comm) state …; comm may hold spaces and parentheses.
-    let state = stat
-        .rfind(')')
-        .and_then(|close| stat[close + 1..].split_whitespace().next());
-    !matches!(state, Some("Z" | "X") | None)
 }
 
 /// Sends `signal` (`TERM`, `KILL`) to `pid`.
