@@ -35,6 +35,38 @@ describe("ResultList paging", () => {
     expect(l.next()).toBeNull();
   });
 
+  it("carries on at once after a page the shell answered in part, and only then", () => {
+    const l = new ResultList();
+    const first = l.reset(query({ text: "rare", limit: 100 }));
+    expect(l.continuation()).toBeNull(); // nothing answered yet
+    // Three hits and a cursor: the shell ran out of time, not of messages.
+    l.accept(first, page(900, 898, 500));
+    const on = l.continuation();
+    expect(on?.query.before).toBe(500);
+    expect(on?.query.text).toBe("rare");
+    expect(l.loading).toBe(true);
+    expect(l.continuation()).toBeNull(); // one step per answer
+    // An empty step still goes on; a full page waits for the user to scroll.
+    l.accept(on!, { hits: [], next_before: 200 });
+    const again = l.continuation()!;
+    expect(again.query.before).toBe(200);
+    l.accept(again, page(199, 100, 100));
+    expect(l.continuation()).toBeNull();
+    expect(l.rows).toHaveLength(103);
+    // A short page without a cursor is the end.
+    l.accept(l.next()!, page(99, 98, null));
+    expect(l.continuation()).toBeNull();
+    expect(l.done).toBe(true);
+  });
+
+  it("forgets a pending continuation when the query changes", () => {
+    const l = new ResultList();
+    const first = l.reset(query({ text: "old" }));
+    l.accept(first, { hits: [], next_before: 42 });
+    l.reset(query({ text: "new" }));
+    expect(l.continuation()).toBeNull();
+  });
+
   it("drops answers to a query that was replaced, even when they arrive last", () => {
     const l = new ResultList();
     const old = l.reset(query({ text: "old" }));

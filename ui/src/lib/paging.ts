@@ -10,6 +10,8 @@ export class ResultList {
   nextBefore: number | null = null;
   /** Set once the shell said there is nothing older. */
   done = false;
+  /** The last page came back short with a cursor: the shell ran out of time, not of messages. */
+  private goOn = false;
   private ids = new Set<string>();
   private generation = 0;
   private query: HistoryQuery | null = null;
@@ -27,6 +29,7 @@ export class ResultList {
     this.ids = new Set();
     this.nextBefore = null;
     this.done = false;
+    this.goOn = false;
     this.pending = { generation: this.generation, query: this.query };
     return this.pending;
   }
@@ -49,7 +52,19 @@ export class ResultList {
     this.rows = sortNewestFirst([...this.rows, ...fresh]);
     this.nextBefore = page.next_before;
     this.done = page.next_before === null;
+    this.goOn = !this.done && page.hits.length < request.query.limit;
     return true;
+  }
+
+  /**
+   * The request that carries on a search the shell answered only in part (it answers within a
+   * time budget, so a search that matches little comes back in steps), or null. Asked once per
+   * accepted page, whether or not the user scrolls.
+   */
+  continuation(): PageRequest | null {
+    if (!this.goOn) return null;
+    this.goOn = false;
+    return this.next();
   }
 
   /**

@@ -16,6 +16,7 @@ mod entry;
 mod facets;
 mod get;
 mod insert;
+mod page;
 mod read;
 mod scan;
 mod search;
@@ -26,10 +27,34 @@ pub use entry::{Entry, Quarantined, Stored};
 pub use facets::{FacetCount, Facets, FACET_ROWS, FACET_TOP_NAMES};
 pub use get::{Detail, QuarantineDetail};
 pub use insert::InsertReport;
+pub use page::PAGE_BUDGET;
 pub use search::{highlight_terms, Hit, Page, SearchQuery};
 pub use stats::{Count, Stats};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Opens the pool. Turning a new database to WAL takes a lock that SQLite does not wait for,
+/// so a second process opening the same new history at that moment is told "database is
+/// locked" at once, busy timeout or not; it tries again after a pause.
+async fn connect(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        match SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.clone())
+            .await
+        {
+            Err(sqlx::Error::Database(e))
+                if attempt < ATTEMPTS && e.message().contains("database is locked") =>
+            {
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
 
 /// Applies the migrations. Two Herald processes opening a new (or older) history at once
 /// (the tray and a window, or the tray and the CLI) may both try to apply one; the second
@@ -87,9 +112,7 @@ impl HistoryStore {
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000")
             .with_regexp();
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let pool = connect(options)
             .await
             .map_err(|source| HistoryError::Open {
                 path: path.to_owned(),

@@ -85,12 +85,13 @@ pub struct Hit {
     pub read: bool,
 }
 
-/// One page of hits, newest first.
+/// One page of hits, newest first. A page may hold fewer hits than asked for and still have
+/// a `next_before`: the search ran out of time there and goes on from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Page {
     pub hits: Vec<Hit>,
-    /// The `before` of the next page; none when this page is the last.
+    /// The `before` of the next request; none once the oldest message has been searched.
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub next_before: Option<i64>,
 }
@@ -106,29 +107,9 @@ impl HistoryStore {
         if self.topic_matches_nothing(q).await? {
             return Ok(Vec::new());
         }
-        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
-        b.push(HIT_COLUMNS);
-        let key = push_filtered(&mut b, q)?;
-        b.push(format!(" ORDER BY {key} DESC LIMIT "));
-        b.push_bind(i64::from(q.limit.max(1)));
-        let rows = b
-            .build()
-            .fetch_all(&self.pool)
+        let limit = usize::try_from(q.limit.max(1)).unwrap_or(usize::MAX);
+        self.slice(q, q.before.unwrap_or(i64::MAX), None, limit)
             .await
-            .map_err(search_error(q, "search"))?;
-        rows.iter().map(hit_from_row).collect()
-    }
-
-    /// One page of a search, with the cursor of the next page.
-    pub async fn page(&self, q: &SearchQuery) -> Result<Page, HistoryError> {
-        let hits = self.search(q).await?;
-        let full = hits.len() >= usize::try_from(q.limit.max(1)).unwrap_or(usize::MAX);
-        let next_before = if full {
-            hits.last().map(|h| h.key)
-        } else {
-            None
-        };
-        Ok(Page { hits, next_before })
     }
 }
 

@@ -414,7 +414,7 @@ async fn two_openers_of_a_new_history_at_once_both_get_it_migrated() {
         for opened in [a, b] {
             let store = opened
                 .expect("task")
-                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+                .unwrap_or_else(|e| panic!("round {round}: {e}: {e:?}"));
             let applied: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
                     .fetch_one(store.pool())

@@ -2,10 +2,11 @@
 import type { Hit } from "./Hit";
 
 /**
- * One page of hits, newest first.
+ * One page of hits, newest first. A page may hold fewer hits than asked for and still have
+ * a `next_before`: the search ran out of time there and goes on from it.
  */
 export type Page = { hits: Array<Hit>, 
 /**
- * The `before` of the next page; none when this page is the last.
+ * The `before` of the next request; none once the oldest message has been searched.
  */
 next_before: number | null, };
