@@ -214,8 +214,7 @@ impl Server {
             };
             let (input, out) = stream.into_split();
             let (tx, rx) = mpsc::unbounded_channel();
-            let _ = tx.send(hello());
-            let id = self.connected(tx.clone());
+            let id = self.connected(tx.clone(), &*hello);
             tracing::debug!(peer = id, "a window process connected");
             tokio::spawn(write_lines(out, rx));
             let server = Arc::clone(&self);
@@ -233,8 +232,16 @@ impl Server {
         }
     }
 
-    fn connected(&self, tx: mpsc::UnboundedSender<ToWindows>) -> u64 {
+    /// Registers a window process, first sending it `hello()` and what was queued for it.
+    /// All under the lock every broadcast takes, so a status announced meanwhile reaches it
+    /// after the greeting, never before it or not at all.
+    fn connected(
+        &self,
+        tx: mpsc::UnboundedSender<ToWindows>,
+        hello: &dyn Fn() -> ToWindows,
+    ) -> u64 {
         let mut state = self.lock();
+        let _ = tx.send(hello());
         if let Some((_, queued)) = state.starting.take() {
             for msg in queued {
                 let _ = tx.send(msg);

@@ -90,11 +90,21 @@ impl std::fmt::Debug for Live {
 }
 
 impl Live {
-    /// Adds a window's channel, replacing the one it had (a reload of the page).
-    pub fn listen(&self, window: &str, channel: Channel<LiveEvent>) {
+    /// Adds a window's channel, replacing the one it had (a reload of the page), after
+    /// sending it `first()` (the status now). Both happen under the lock every send takes, so
+    /// a status announced meanwhile reaches the window after `first`, never before it or not
+    /// at all.
+    pub fn listen(
+        &self,
+        window: &str,
+        channel: Channel<LiveEvent>,
+        first: impl FnOnce() -> LiveEvent,
+    ) -> tauri::Result<()> {
         let mut listeners = self.lock();
+        channel.send(first())?;
         listeners.retain(|(label, _)| label != window);
         listeners.push((window.to_owned(), channel));
+        Ok(())
     }
 
     /// Asks `window` to show message `id`: at once if it listens, else when it starts to.

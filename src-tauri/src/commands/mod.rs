@@ -54,12 +54,9 @@ pub fn live<R: Runtime>(
     live: State<'_, Live>,
 ) -> Result<(), CommandError> {
     let label = window.label().to_owned();
-    channel
-        .send(LiveEvent::Status {
-            status: crate::host::status(&app),
-        })
-        .map_err(CommandError::from)?;
-    live.listen(&label, channel);
+    live.listen(&label, channel, || LiveEvent::Status {
+        status: crate::host::status(&app),
+    })?;
     if let Some(id) = live.take_pending_show(&label) {
         live.send(Some(&label), &LiveEvent::Show { id });
     }
