@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
+use herald_core::config::Config;
 use herald_core::history::HistoryStore;
 use herald_core::secrets::SecretStore;
 use tokio::sync::watch;
@@ -26,6 +28,25 @@ pub struct Parts {
     pub store: HistoryStore,
     pub config_path: PathBuf,
     pub secrets: SecretStore,
+}
+
+impl Parts {
+    /// Finds the config the way the `herald` CLI does (writing the commented example at the
+    /// default location when `write_example`) and opens the history it names; returns the
+    /// parts and the config.
+    pub async fn open(write_example: bool) -> anyhow::Result<(Parts, Config)> {
+        let setup =
+            herald_core::config::locate(None, None, write_example).context("cannot load config")?;
+        let store = HistoryStore::open(&setup.database, &setup.config.render_context())
+            .await
+            .with_context(|| format!("cannot open the history at {}", setup.database.display()))?;
+        let parts = Parts {
+            store,
+            config_path: setup.config_path,
+            secrets: SecretStore::new(),
+        };
+        Ok((parts, setup.config))
+    }
 }
 
 impl Default for Backend {

@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use herald_core::config::Config;
+use herald_core::ConfigError;
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::backend::Backend;
@@ -30,7 +31,7 @@ pub enum Host {
 }
 
 /// Where the tray process listens for window processes.
-pub fn socket_path() -> Result<PathBuf, herald_core::ConfigError> {
+pub fn socket_path() -> Result<PathBuf, ConfigError> {
     Ok(link::socket_path(
         &herald_core::config::default_paths()?.database,
     ))
@@ -84,11 +85,7 @@ pub async fn apply_settings<R: Runtime>(
 ) -> Result<(), CommandError> {
     let client = match &*app.state::<Host>() {
         Host::Window(client) => Arc::clone(client),
-        Host::Single | Host::Tray(_) => {
-            let config = Config::load(path, false)?;
-            crate::pipeline::reload(app, config);
-            return Ok(());
-        }
+        Host::Single | Host::Tray(_) => return Ok(reload(app, path)?),
     };
     match client.reload().await {
         Ok(applied) => {
@@ -102,6 +99,12 @@ pub async fn apply_settings<R: Runtime>(
             message,
         }),
     }
+}
+
+/// Reads the config at `path` and hands it to the running pipeline.
+fn reload<R: Runtime>(app: &AppHandle<R>, path: &Path) -> Result<(), ConfigError> {
+    crate::pipeline::reload(app, Config::load(path, false)?);
+    Ok(())
 }
 
 /// Opens (or brings to the front) `which`, and selects message `show` in it.
@@ -167,18 +170,25 @@ fn start_window_process(
 
 /// Tells the open windows, wherever they live, the current status.
 pub fn publish_status<R: Runtime>(app: &AppHandle<R>) {
-    let live = app.state::<Live>();
-    let listening = match &*app.state::<Host>() {
-        Host::Tray(server) => server.has_peers(),
-        Host::Single | Host::Window(_) => !live.is_empty(),
-    };
-    if !listening {
-        return;
-    }
-    let status = status(app);
     match &*app.state::<Host>() {
-        Host::Tray(server) => server.broadcast(&ToWindows::Status { status }),
-        Host::Single | Host::Window(_) => live.send(None, &LiveEvent::Status { status }),
+        Host::Tray(server) => {
+            if server.has_peers() {
+                server.broadcast(&ToWindows::Status {
+                    status: status(app),
+                });
+            }
+        }
+        Host::Single | Host::Window(_) => {
+            let live = app.state::<Live>();
+            if !live.is_empty() {
+                live.send(
+                    None,
+                    &LiveEvent::Status {
+                        status: status(app),
+                    },
+                );
+            }
+        }
     }
 }
 
@@ -197,13 +207,9 @@ pub fn on_message<R: Runtime>(app: &AppHandle<R>, msg: ToTray) -> Option<ToWindo
         ToTray::Reload => {
             let error = match app.state::<Backend>().config_path() {
                 None => Some("Herald is still starting".to_owned()),
-                Some(path) => match Config::load(&path, false) {
-                    Ok(config) => {
-                        crate::pipeline::reload(app, config);
-                        None
-                    }
-                    Err(err) => Some(herald_core::pipeline::error_chain(&err)),
-                },
+                Some(path) => reload(app, &path)
+                    .err()
+                    .map(|err| herald_core::pipeline::error_chain(&err)),
             };
             return Some(ToWindows::Reloaded { error });
         }

@@ -5,12 +5,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use herald_core::config::Config;
 use herald_core::history::HistoryStore;
 use herald_core::notify::{Freedesktop, Notifier};
 use herald_core::pipeline::{
-    error_chain, watch_config, ConfigChange, Pipeline, PipelineEvent, PipelineHandle,
+    error_chain, watch_config, ConfigChange, FileChanges, Pipeline, PipelineEvent, PipelineHandle,
     PipelineOptions,
 };
 use tauri::{AppHandle, Manager, Runtime};
@@ -69,7 +68,7 @@ pub fn spawn<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) {
             app.state::<Backend>().set_failed(format!("{err:#}"));
             app.state::<Tray>().halt(format!("{err:#}"));
             host::publish_status(&app);
-            if !config_changed(&app).await {
+            if !config_changed().await {
                 return;
             }
             tracing::info!("the config changed: starting the pipeline again");
@@ -80,38 +79,28 @@ pub fn spawn<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) {
     });
 }
 
-/// Waits until the config file changes (or appears, or goes); false when Quit comes first.
-async fn config_changed<R: Runtime>(app: &AppHandle<R>) -> bool {
-    let path = match herald_core::config::default_paths() {
-        Ok(paths) => paths.config,
+/// Waits until the config file changes (is written, appears or goes); false when it cannot
+/// be found to watch. Quit needs no check here: it ends the process, and a pipeline asked to
+/// start after Quit does not.
+async fn config_changed() -> bool {
+    match herald_core::config::default_paths() {
+        Ok(paths) => {
+            FileChanges::new(paths.config).next().await;
+            true
+        }
         Err(err) => {
             tracing::warn!("cannot watch the config for a fix: {err}");
-            return false;
-        }
-    };
-    let modified = || std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-    let before = modified();
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        if app.state::<Lifetime>().quitting() {
-            return false;
-        }
-        if modified() != before {
-            return true;
+            false
         }
     }
 }
 
 async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow::Result<()> {
-    let setup = herald_core::config::locate(None, None, true).context("cannot load config")?;
-    let store = HistoryStore::open(&setup.database, &setup.config.render_context())
-        .await
-        .with_context(|| format!("cannot open the history at {}", setup.database.display()))?;
-    app.state::<Backend>().set_ready(Parts {
-        store: store.clone(),
-        config_path: setup.config_path.clone(),
-        secrets: herald_core::secrets::SecretStore::new(),
-    });
+    let (parts, config) = Parts::open(true).await?;
+    app.state::<Backend>().set_ready(parts.clone());
+    let Parts {
+        store, config_path, ..
+    } = parts;
     // D-Bus round trips: off the async threads.
     let notifier = match tokio::task::spawn_blocking(|| Freedesktop::connect(None)).await {
         Ok(Ok(n)) => Some(Arc::new(n) as Arc<dyn Notifier>),
@@ -128,9 +117,9 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
         }
     };
     tracing::info!(
-        config = %setup.config_path.display(),
-        history = %setup.database.display(),
-        broker = %setup.config.redacted_url(),
+        config = %config_path.display(),
+        history = %store.path().display(),
+        broker = %config.redacted_url(),
         "starting the pipeline"
     );
     let (mut events, watcher) = {
@@ -139,11 +128,11 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
             return Ok(()); // Quit came first.
         }
         let handle = Pipeline::start(
-            setup.config,
+            config,
             store.clone(),
             PipelineOptions {
                 notifier,
-                config_path: Some(setup.config_path.clone()),
+                config_path: Some(config_path.clone()),
                 local_offset,
                 ..PipelineOptions::default()
             },
@@ -151,7 +140,7 @@ async fn run<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) -> anyhow:
         let events = handle.subscribe();
         // Edits made outside the settings window (`herald rules add`, an editor) apply too.
         let watcher = tauri::async_runtime::spawn(watch_config(
-            setup.config_path,
+            config_path,
             handle.reloader(),
             |path, change| match change {
                 ConfigChange::Applied => {

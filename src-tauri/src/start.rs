@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use herald_core::history::HistoryStore;
 use tauri::{AppHandle, Builder, Manager, Runtime};
 use tokio::sync::mpsc;
 
@@ -158,22 +157,10 @@ fn window_process(which: Window, show: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the history the tray process writes (its migrations are the tray's to run first,
-/// but either may).
+/// Opens the history the tray process writes (either may run its migrations first).
 async fn open_history<R: Runtime>(app: AppHandle<R>) {
-    let opened = async {
-        let setup = herald_core::config::locate(None, None, false).context("cannot load config")?;
-        let store = HistoryStore::open(&setup.database, &setup.config.render_context())
-            .await
-            .with_context(|| format!("cannot open the history at {}", setup.database.display()))?;
-        anyhow::Ok(Parts {
-            store,
-            config_path: setup.config_path,
-            secrets: herald_core::secrets::SecretStore::new(),
-        })
-    };
-    match opened.await {
-        Ok(parts) => app.state::<Backend>().set_ready(parts),
+    match Parts::open(false).await {
+        Ok((parts, _)) => app.state::<Backend>().set_ready(parts),
         Err(err) => {
             tracing::error!("{err:#}");
             app.state::<Backend>().set_failed(format!("{err:#}"));

@@ -102,6 +102,18 @@ impl Vhost {
             .unwrap_or_else(|e| panic!("cannot connect to vhost {}: {e}", self.name))
     }
 
+    /// Publishes one JSON `body` to `amq.topic` with routing key `topic` and message id
+    /// `id`, confirmed by the broker, on a connection of its own.
+    pub async fn publish_json(&self, topic: &str, id: &str, body: &[u8]) {
+        let conn = self.connect().await;
+        let ch = confirm_channel(&conn).await;
+        let props = lapin::BasicProperties::default()
+            .with_message_id(id.into())
+            .with_content_type("application/json".into());
+        publish_raw(&ch, "amq.topic", topic, body, props).await;
+        let _ = conn.close(200, "published".into()).await;
+    }
+
     /// Closes every connection in this vhost whose client properties mention `marker`.
     pub fn close_connections_marked(&self, marker: &str) -> usize {
         let out = rabbitmqctl(&["list_connections", "pid", "vhost", "client_properties"]);

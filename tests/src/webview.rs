@@ -29,9 +29,9 @@ mod driver;
 pub mod screen;
 
 pub use desktop::Desktop;
-use driver::{running, signal, wait_gone, Driver};
+use driver::{signal, wait_gone, Driver};
 
-use crate::tray::{descendants, desktop_bin, desktop_comm};
+use crate::tray::{descendants, desktop_bin, desktop_comm, running};
 
 /// Starting GTK, WebKit and the app's first page on a busy 2-core machine.
 pub const START: Duration = Duration::from_secs(60);

@@ -25,7 +25,7 @@ use herald_core::recorded::Fixture;
 use herald_core::secrets::{keyring_user, SecretKind, SERVICE};
 use herald_e2e::broker::unique;
 use herald_e2e::herald::{
-    confirm_channel, publish_fixture, publish_raw, shared_fixtures, HeraldDir, TopicWorld, Vhost,
+    confirm_channel, publish_fixture, shared_fixtures, HeraldDir, TopicWorld, Vhost,
 };
 use herald_e2e::keyring::secret_tool_lookup;
 use herald_e2e::tray::descendants;
@@ -85,16 +85,8 @@ impl World {
     /// Publishes a small JSON message with routing key `topic` and message id `id` to
     /// `amq.topic`.
     fn publish_json(&self, topic: &str, id: &str) {
-        self.rt.block_on(async {
-            let conn = self.vhost.connect().await;
-            let ch = confirm_channel(&conn).await;
-            let props = lapin::BasicProperties::default()
-                .with_message_id(id.into())
-                .with_content_type("application/json".into());
-            let body = serde_json::to_vec(&json!({ "test": id })).expect("JSON body");
-            publish_raw(&ch, "amq.topic", topic, &body, props).await;
-            let _ = conn.close(200, "published".into()).await;
-        });
+        let body = serde_json::to_vec(&json!({ "test": id })).expect("JSON body");
+        self.rt.block_on(self.vhost.publish_json(topic, id, &body));
     }
 
     /// (id, topic) of every message stored in the history at `db`, read with SQLite itself.

@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use herald_e2e::dbus::{FakeNotifications, SessionBus};
-use herald_e2e::herald::{confirm_channel, publish_raw, rabbitmqctl, HeraldDir, TopicWorld, Vhost};
+use herald_e2e::herald::{rabbitmqctl, HeraldDir, TopicWorld, Vhost};
 use herald_e2e::tray::{
     descendants, desktop_bin, desktop_comm, poll, running, DesktopHome, FakeWatcher, StatusItem,
     TrayApp, TrayIcons, Xvfb, X11,
@@ -88,15 +88,8 @@ impl World {
     /// Publishes one JSON message with routing key `topic` and message id `id` to
     /// `amq.topic`.
     fn publish(&self, topic: &str, id: &str) {
-        self.rt.block_on(async {
-            let conn = self.vhost.connect().await;
-            let ch = confirm_channel(&conn).await;
-            let props = lapin::BasicProperties::default()
-                .with_message_id(id.into())
-                .with_content_type("application/json".into());
-            publish_raw(&ch, "amq.topic", topic, br#"{"n": 1}"#, props).await;
-            let _ = conn.close(200, "published".into()).await;
-        });
+        self.rt
+            .block_on(self.vhost.publish_json(topic, id, br#"{"n": 1}"#));
     }
 
     /// Messages and unacknowledged messages in the vhost's queues.

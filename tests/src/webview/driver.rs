@@ -7,7 +7,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::desktop::Desktop;
-pub use crate::tray::running;
+use crate::tray::running;
 
 /// How long WebKitWebDriver may take to listen (well under a second normally).
 const LISTEN: Duration = Duration::from_secs(15);

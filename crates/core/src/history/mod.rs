@@ -37,23 +37,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// so a second process opening the same new history at that moment is told "database is
 /// locked" at once, busy timeout or not; it tries again after a pause.
 async fn connect(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
-    const ATTEMPTS: u32 = 5;
-    let mut attempt = 1;
-    loop {
-        match SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.clone())
-            .await
-        {
-            Err(sqlx::Error::Database(e))
-                if attempt < ATTEMPTS && e.message().contains("database is locked") =>
-            {
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                attempt += 1;
-            }
-            done => return done,
-        }
-    }
+    retry_while_racing(
+        || {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options.clone())
+        },
+        |e| matches!(e, sqlx::Error::Database(d) if d.message().contains("database is locked")),
+    )
+    .await
 }
 
 /// Applies the migrations. Two Herald processes opening a new (or older) history at once
@@ -63,13 +55,29 @@ async fn connect(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Erro
 /// the database itself is off (newer than this Herald, or edited) are not retried.
 async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
     use sqlx::migrate::MigrateError;
+    retry_while_racing(
+        || MIGRATOR.run(pool),
+        |e| {
+            matches!(
+                e,
+                MigrateError::Execute(_) | MigrateError::ExecuteMigration(..)
+            )
+        },
+    )
+    .await
+}
+
+/// Runs `op` until it succeeds, fails in a way `racing` does not recognise as another
+/// process opening the same history, or has failed five times; pauses longer each time.
+async fn retry_while_racing<T, E, F: std::future::Future<Output = Result<T, E>>>(
+    mut op: impl FnMut() -> F,
+    racing: impl Fn(&E) -> bool,
+) -> Result<T, E> {
     const ATTEMPTS: u32 = 5;
     let mut attempt = 1;
     loop {
-        match MIGRATOR.run(pool).await {
-            Err(MigrateError::Execute(_) | MigrateError::ExecuteMigration(..))
-                if attempt < ATTEMPTS =>
-            {
+        match op().await {
+            Err(e) if attempt < ATTEMPTS && racing(&e) => {
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                 attempt += 1;
             }

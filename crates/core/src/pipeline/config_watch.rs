@@ -25,6 +25,46 @@ pub enum ConfigChange {
     Rejected(ConfigError),
 }
 
+/// Tells when a file's modification time changes (it is written, appears or goes), looked
+/// at every [`POLL`].
+#[derive(Debug)]
+pub struct FileChanges {
+    path: PathBuf,
+    seen: Option<SystemTime>,
+    tick: tokio::time::Interval,
+}
+
+impl FileChanges {
+    /// Changes from the file as it is now. Needs the async runtime.
+    pub fn new(path: PathBuf) -> FileChanges {
+        let seen = modified(&path);
+        let mut tick = tokio::time::interval(POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        FileChanges { path, seen, tick }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Waits for the next change. A change is taken only when this returns, so it may be
+    /// dropped unfinished (in a `select!`) without losing one.
+    pub async fn next(&mut self) {
+        loop {
+            self.tick.tick().await;
+            let now = modified(&self.path);
+            if now != self.seen {
+                self.seen = now;
+                return;
+            }
+        }
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
 /// Re-reads the config at `path` when its modification time changes, and on SIGHUP, until
 /// dropped; tells `report` what came of each change.
 pub async fn watch_config(
@@ -32,33 +72,24 @@ pub async fn watch_config(
     reloader: Reloader,
     mut report: impl FnMut(&Path, ConfigChange),
 ) {
-    let modified =
-        |p: &Path| -> Option<SystemTime> { std::fs::metadata(p).and_then(|m| m.modified()).ok() };
-    let mut seen = modified(&path);
+    let mut changes = FileChanges::new(path);
     let mut hup = hangups();
-    let mut tick = tokio::time::interval(POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = next_hangup(&mut hup) => {}
-            _ = tick.tick() => {
-                let now = modified(&path);
-                if now == seen {
-                    continue;
-                }
-                seen = now;
-            }
+            _ = changes.next() => {}
         }
+        let path = changes.path();
         if !path.exists() {
-            report(&path, ConfigChange::Gone);
+            report(path, ConfigChange::Gone);
             continue;
         }
-        match Config::load(&path, false) {
+        match Config::load(path, false) {
             Ok(config) => {
                 reloader.reload(config);
-                report(&path, ConfigChange::Applied);
+                report(path, ConfigChange::Applied);
             }
-            Err(err) => report(&path, ConfigChange::Rejected(err)),
+            Err(err) => report(path, ConfigChange::Rejected(err)),
         }
     }
 }

@@ -35,7 +35,7 @@ mod notify;
 mod session;
 mod writer;
 
-pub use config_watch::{watch_config, ConfigChange};
+pub use config_watch::{watch_config, ConfigChange, FileChanges};
 
 /// Tuning for a pipeline run.
 #[derive(Debug, Clone)]
