@@ -8,5 +8,6 @@ pub mod footprint;
 pub mod herald;
 pub mod keyring;
 pub mod notify_world;
+pub mod poison;
 pub mod tray;
 pub mod webview;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 mod connection;
 pub mod edit;
 
-pub use connection::Connection;
+pub use connection::{Connection, GENERATED_QUEUE};
 
 /// The Fedora public broker. The password is empty: the client certificate identifies users.
 pub const FEDORA_PUBLIC_URL: &str = "amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub";

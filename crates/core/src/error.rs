@@ -109,11 +109,94 @@ pub enum HistoryError {
     },
     #[error("invalid search: {0}")]
     BadQuery(String),
+    #[error(
+        "history database {path} was written by a newer Herald (it has upgrade {version}, which \
+         this Herald does not know). Nothing was changed: run the newer Herald, or point --db \
+         (HERALD_DB) at another file"
+    )]
+    Newer { path: PathBuf, version: i64 },
+    #[error(
+        "{path} is not a Herald history or is damaged ({reason}). Nothing was overwritten: move \
+         it aside (for example `mv {path} {path}.damaged`) and Herald starts a new history, or \
+         point --db (HERALD_DB) at another file"
+    )]
+    Damaged { path: PathBuf, reason: String },
+}
+
+impl BusError {
+    /// Whether only the user can fix this (a missing certificate or key, a wrong URL, a
+    /// login or virtual host the broker refuses): retrying soon cannot help, so it is said
+    /// once and retried slowly.
+    pub fn needs_user(&self) -> bool {
+        let refused = |e: &lapin::Error| {
+            matches!(e.kind(), lapin::ErrorKind::ProtocolError(p)
+                // ACCESS_REFUSED (login, permissions), NOT_ALLOWED (unknown vhost).
+                if matches!(p.get_id(), 403 | 530))
+        };
+        match self {
+            BusError::Url(_)
+            | BusError::TlsFile { .. }
+            | BusError::FedoraCertificates { .. }
+            | BusError::EncryptedKey { .. }
+            | BusError::Secret(_) => true,
+            BusError::Connect { source, .. } | BusError::Topology { source, .. } => refused(source),
+            _ => false,
+        }
+    }
+}
+
+/// SQLite's primary result codes Herald tells apart (`sqlite3.h`).
+mod sqlite_code {
+    pub const CORRUPT: i64 = 11;
+    pub const TOOBIG: i64 = 18;
+    pub const CONSTRAINT: i64 = 19;
+    pub const MISMATCH: i64 = 20;
+    pub const RANGE: i64 = 25;
+    pub const NOTADB: i64 = 26;
+}
+
+/// The primary SQLite result code of an error from the database, if it is one.
+pub(crate) fn sqlite_primary_code(e: &sqlx::Error) -> Option<i64> {
+    match e {
+        sqlx::Error::Database(d) => d.code()?.parse::<i64>().ok().map(|c| c & 0xff),
+        _ => None,
+    }
+}
+
+/// Whether an error says the file is not a database or is corrupt.
+pub(crate) fn is_damaged(e: &sqlx::Error) -> bool {
+    matches!(
+        sqlite_primary_code(e),
+        Some(sqlite_code::CORRUPT | sqlite_code::NOTADB)
+    )
 }
 
 impl HistoryError {
     pub(crate) fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> HistoryError {
         move |source| HistoryError::Query { op, source }
+    }
+
+    /// Whether the database refused a write because of what the rows hold (a constraint, a
+    /// value too big or of the wrong type): writing the same rows again fails the same way,
+    /// so they are quarantined. Every other failure (busy, locked, full, read-only, I/O, a
+    /// damaged file) is the store's, not the message's: writing pauses and is retried, and
+    /// nothing is quarantined or acknowledged meanwhile.
+    pub fn is_row_refusal(&self) -> bool {
+        let HistoryError::Query { source, .. } = self else {
+            return false;
+        };
+        match source {
+            sqlx::Error::Encode(_) => true,
+            e => matches!(
+                sqlite_primary_code(e),
+                Some(
+                    sqlite_code::TOOBIG
+                        | sqlite_code::CONSTRAINT
+                        | sqlite_code::MISMATCH
+                        | sqlite_code::RANGE
+                )
+            ),
+        }
     }
 }
 

@@ -20,6 +20,10 @@ pub use headers::{decode_header_table, encode_header_table, headers_from_json, h
 /// multi-megabyte body is either a producer bug or an attack on the consumer.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// How far ahead of this machine's clock a sender's `sent-at` may be before it is not
+/// believed: a skewed clock, not a message from the future.
+pub const MAX_CLOCK_AHEAD: time::Duration = time::Duration::minutes(10);
+
 /// The fedora-messaging severity levels.
 pub mod severity {
     pub const DEBUG: u8 = 10;
@@ -56,26 +60,52 @@ pub struct Properties {
     pub user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
+    /// The wire fields (`exchange`, `routing_key`, property names) whose bytes were not
+    /// UTF-8: their text above shows U+FFFD where the bytes were invalid, except the message
+    /// id, which shows them as `\xNN` so that it stays as distinct as the bytes were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_utf8: Vec<String>,
 }
 
 impl Properties {
     /// Takes the properties of a delivery; the header table is kept separately.
     pub fn from_amqp(p: &lapin::BasicProperties) -> Self {
-        let s = |v: &Option<ShortString>| v.as_ref().map(|s| s.as_str().to_owned());
-        Self {
-            message_id: s(p.message_id()),
-            content_type: s(p.content_type()),
-            content_encoding: s(p.content_encoding()),
+        let mut not_utf8 = Vec::new();
+        let mut s = |name: &str, v: &Option<ShortString>| {
+            v.as_ref().map(|s| {
+                if s.is_lossy() {
+                    not_utf8.push(name.to_owned());
+                }
+                s.as_str().to_owned()
+            })
+        };
+        let mut props = Self {
+            message_id: None,
+            content_type: s("content_type", p.content_type()),
+            content_encoding: s("content_encoding", p.content_encoding()),
             timestamp: *p.timestamp(),
             delivery_mode: *p.delivery_mode(),
             priority: *p.priority(),
-            correlation_id: s(p.correlation_id()),
-            reply_to: s(p.reply_to()),
-            expiration: s(p.expiration()),
-            kind: s(p.kind()),
-            user_id: s(p.user_id()),
-            app_id: s(p.app_id()),
-        }
+            correlation_id: s("correlation_id", p.correlation_id()),
+            reply_to: s("reply_to", p.reply_to()),
+            expiration: s("expiration", p.expiration()),
+            kind: s("type", p.kind()),
+            user_id: s("user_id", p.user_id()),
+            app_id: s("app_id", p.app_id()),
+            not_utf8: Vec::new(),
+        };
+        // The id decides what counts as a redelivery: ids that differ only in invalid bytes
+        // must stay different, so those bytes are spelled out rather than replaced.
+        props.message_id = p.message_id().as_ref().map(|id| {
+            if id.is_lossy() {
+                not_utf8.push("message_id".to_owned());
+                escape_invalid(id.as_bytes())
+            } else {
+                id.as_str().to_owned()
+            }
+        });
+        props.not_utf8 = not_utf8;
+        props
     }
 
     /// Builds AMQP properties for publishing (fixtures, benchmarks, tests).
@@ -140,10 +170,16 @@ pub struct Envelope {
 impl Envelope {
     /// Takes a delivery apart; the body moves, it is not copied.
     pub fn from_delivery(d: lapin::message::Delivery, received_at: OffsetDateTime) -> Self {
+        let mut properties = Properties::from_amqp(&d.properties);
+        for (name, s) in [("exchange", &d.exchange), ("routing_key", &d.routing_key)] {
+            if s.is_lossy() {
+                properties.not_utf8.insert(0, name.to_owned());
+            }
+        }
         Self {
             exchange: d.exchange.as_str().to_owned(),
             routing_key: d.routing_key.as_str().to_owned(),
-            properties: Properties::from_amqp(&d.properties),
+            properties,
             headers: d.properties.headers().clone(),
             body: d.data,
             received_at,
@@ -168,6 +204,10 @@ impl Mentions {
         for (key, value) in headers.inner() {
             // fedora-messaging only ever sets these to true; anything else is not a mention.
             if !matches!(value, AMQPValue::Boolean(true)) {
+                continue;
+            }
+            // A name with replaced bytes names nobody.
+            if key.is_lossy() {
                 continue;
             }
             let Some(rest) = key.as_str().strip_prefix("fedora_messaging_") else {
@@ -247,7 +287,15 @@ impl Message {
         } = env;
         let had_headers = headers.is_some();
         let headers = headers.unwrap_or_default();
-        let mut problems = Vec::new();
+        let mut problems: Vec<String> = properties
+            .not_utf8
+            .iter()
+            .map(|f| {
+                let shown = if f == "message_id" { "\\xNN" } else { "U+FFFD" };
+                format!("{f} is not valid UTF-8 (invalid bytes shown as {shown})")
+            })
+            .collect();
+        problems.extend(headers::wire_problems(&headers));
 
         let (id, id_origin) = match properties.message_id.as_deref() {
             Some(id) if !id.trim().is_empty() => (id.to_owned(), IdOrigin::Property),
@@ -266,6 +314,18 @@ impl Message {
                 }
             },
             None => timestamp_or(properties.timestamp, received_at),
+        };
+
+        // Row ids and retention follow the send time, so a clock far ahead (or a lie) would
+        // pin the message at the top of the history and keep it from ever being pruned.
+        let sent_at = if sent_at > received_at + MAX_CLOCK_AHEAD {
+            problems.push(format!(
+                "sent-at {} is in the future; ordered by arrival instead",
+                sent_at.format(&Rfc3339).unwrap_or_default()
+            ));
+            received_at
+        } else {
+            sent_at
         };
 
         let severity = match headers.inner().get("fedora_messaging_severity") {
@@ -320,6 +380,18 @@ impl Message {
     pub fn body_text_lossy(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.body)
     }
+}
+
+/// Bytes as text, with each byte that is not part of valid UTF-8 written as `\xNN`.
+pub fn escape_invalid(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 fn timestamp_or(ts: Option<u64>, fallback: OffsetDateTime) -> OffsetDateTime {

@@ -100,10 +100,25 @@ pub type ParserError = nom::Err<ParserErrors>;
 /// Return type of parsers
 pub type ParserResult<I, T> = Result<(I, T), ParserError>;
 
+/// How deeply field tables and arrays nest before the rest is kept unparsed (patched).
+///
+/// Brokers accept headers thousands of levels deep and the parser recurses once per level,
+/// so without a limit a few kilobytes of headers overflow the stack of whichever thread
+/// reads the frame. Past this depth a table or array is kept as a [ByteArray] holding its
+/// payload, whose [`opaque_type`](ByteArray::opaque_type) says what it was.
+pub const MAX_NESTING_DEPTH: usize = 64;
+
 /// Parse the [AMQPValue](../type.AMQPValue.html) of the given [AMQPType](../type.AMQPType.html)
 #[must_use]
 pub fn parse_raw_value<I: ParsableInput>(
     amqp_type: AMQPType,
+) -> impl Parser<I, Output = AMQPValue, Error = ParserErrors> {
+    parse_raw_value_at(amqp_type, 0)
+}
+
+fn parse_raw_value_at<I: ParsableInput>(
+    amqp_type: AMQPType,
+    depth: usize,
 ) -> impl Parser<I, Output = AMQPValue, Error = ParserErrors> {
     context("parse_raw_value", move |i| match amqp_type {
         AMQPType::Boolean => map(parse_boolean, AMQPValue::Boolean).parse(i),
@@ -121,9 +136,22 @@ pub fn parse_raw_value<I: ParsableInput>(
         AMQPType::DecimalValue => map(parse_decimal_value, AMQPValue::DecimalValue).parse(i),
         AMQPType::ShortString => map(parse_short_string, AMQPValue::ShortString).parse(i),
         AMQPType::LongString => map(parse_long_string, AMQPValue::LongString).parse(i),
-        AMQPType::FieldArray => map(parse_field_array, AMQPValue::FieldArray).parse(i),
+        AMQPType::FieldArray | AMQPType::FieldTable if depth >= MAX_NESTING_DEPTH => {
+            map(flat_map(parse_long_uint, take), move |i: I| {
+                AMQPValue::ByteArray(ByteArray::opaque(
+                    i.iter_elements().collect::<Vec<u8>>(),
+                    amqp_type,
+                ))
+            })
+            .parse(i)
+        }
+        AMQPType::FieldArray => {
+            map(|i| parse_field_array_at(i, depth), AMQPValue::FieldArray).parse(i)
+        }
         AMQPType::Timestamp => map(parse_timestamp, AMQPValue::Timestamp).parse(i),
-        AMQPType::FieldTable => map(parse_field_table, AMQPValue::FieldTable).parse(i),
+        AMQPType::FieldTable => {
+            map(|i| parse_field_table_at(i, depth), AMQPValue::FieldTable).parse(i)
+        }
         AMQPType::ByteArray => map(parse_byte_array, AMQPValue::ByteArray).parse(i),
         AMQPType::Void => Ok((i, AMQPValue::Void)),
     })
@@ -131,7 +159,16 @@ pub fn parse_raw_value<I: ParsableInput>(
 
 /// Parse an [AMQPValue](../type.AMQPValue.html)
 pub fn parse_value<I: ParsableInput>(i: I) -> ParserResult<I, AMQPValue> {
-    context("parse_value", flat_map(parse_type, parse_raw_value)).parse(i)
+    parse_value_at(i, 0)
+}
+
+/// `depth` counts the tables and arrays around the value.
+fn parse_value_at<I: ParsableInput>(i: I, depth: usize) -> ParserResult<I, AMQPValue> {
+    context(
+        "parse_value",
+        flat_map(parse_type, move |t| parse_raw_value_at(t, depth)),
+    )
+    .parse(i)
 }
 
 /// Parse an [AMQPType](../type.AMQPType.html)
@@ -215,18 +252,19 @@ pub fn parse_decimal_value<I: ParsableInput>(i: I) -> ParserResult<I, DecimalVal
     .parse(i)
 }
 
-fn make_str<I: Input<Item = u8>>(i: I) -> Result<String, std::string::FromUtf8Error> {
-    String::from_utf8(i.iter_elements().collect())
+fn make_short_string<I: Input<Item = u8>>(i: I) -> Result<ShortString, ShortStringError> {
+    ShortString::from_wire(i.iter_elements().collect())
 }
 
 /// Parse a [ShortString](../type.ShortString.html)
+///
+/// Patched: bytes that are not UTF-8 are decoded lossily instead of failing the frame (see
+/// [ShortString::is_lossy]); RabbitMQ routes such strings, and one of them must not cost
+/// the connection.
 pub fn parse_short_string<I: ParsableInput>(i: I) -> ParserResult<I, ShortString> {
     context(
         "parse_short_string",
-        map(
-            map_res(flat_map(parse_short_short_uint, take), make_str),
-            ShortString::from,
-        ),
+        map_res(flat_map(parse_short_short_uint, take), make_short_string),
     )
     .parse(i)
 }
@@ -244,12 +282,19 @@ pub fn parse_long_string<I: ParsableInput>(i: I) -> ParserResult<I, LongString> 
 
 /// Parse a [FieldArray](../type.FieldArray.html)
 pub fn parse_field_array<I: ParsableInput>(i: I) -> ParserResult<I, FieldArray> {
+    parse_field_array_at(i, 0)
+}
+
+fn parse_field_array_at<I: ParsableInput>(i: I, depth: usize) -> ParserResult<I, FieldArray> {
     context(
         "parse_field_array",
         map_parser(
             flat_map(parse_long_uint, take),
             all_consuming(fold_many0(
-                context("parse_field_array_entry", complete(parse_value)),
+                context(
+                    "parse_field_array_entry",
+                    complete(move |i| parse_value_at(i, depth + 1)),
+                ),
                 FieldArray::default,
                 |mut acc, elem| {
                     acc.push(elem);
@@ -268,6 +313,10 @@ pub fn parse_timestamp<I: ParsableInput>(i: I) -> ParserResult<I, Timestamp> {
 
 /// Parse a [FieldTable](../type.FieldTable.html)
 pub fn parse_field_table<I: ParsableInput>(i: I) -> ParserResult<I, FieldTable> {
+    parse_field_table_at(i, 0)
+}
+
+fn parse_field_table_at<I: ParsableInput>(i: I, depth: usize) -> ParserResult<I, FieldTable> {
     context(
         "parse_field_table",
         map_parser(
@@ -275,7 +324,9 @@ pub fn parse_field_table<I: ParsableInput>(i: I) -> ParserResult<I, FieldTable> 
             all_consuming(fold_many0(
                 context(
                     "parse_field_table_entry",
-                    complete(pair(parse_short_string, parse_value)),
+                    complete(pair(parse_short_string, move |i| {
+                        parse_value_at(i, depth + 1)
+                    })),
                 ),
                 FieldTable::default,
                 |mut acc, (key, value)| {
@@ -293,7 +344,7 @@ pub fn parse_byte_array<I: ParsableInput>(i: I) -> ParserResult<I, ByteArray> {
     context(
         "parse_byte_array",
         map(flat_map(parse_long_uint, take), |i: I| {
-            i.iter_elements().collect::<Vec<u8>>().into()
+            ByteArray::from(i.iter_elements().collect::<Vec<u8>>())
         }),
     )
     .parse(i)

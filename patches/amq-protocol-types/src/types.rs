@@ -168,8 +168,31 @@ impl fmt::Display for ShortStringError {
 impl std::error::Error for ShortStringError {}
 
 /// A String (deprecated)
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-pub struct ShortString(String);
+///
+/// Patched: the wire allows any bytes in a short string and brokers route them, so a
+/// received short string that is not UTF-8 is decoded lossily (U+FFFD in [`as_str`]) and
+/// keeps its original bytes (see [`as_bytes`], [`is_lossy`]); writing it back sends those
+/// bytes. Two such strings that differ only in their invalid bytes stay distinct keys.
+///
+/// [`as_str`]: ShortString::as_str
+/// [`as_bytes`]: ShortString::as_bytes
+/// [`is_lossy`]: ShortString::is_lossy
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct ShortString {
+    text: String,
+    /// The bytes received, only when they were not UTF-8.
+    #[serde(skip)]
+    raw: Option<Box<[u8]>>,
+}
+
+// Only the text is hashed, so that hashing agrees with `Borrow<str>`; values equal by
+// text and raw bytes still hash equally.
+impl std::hash::Hash for ShortString {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
 /// A String
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 pub struct LongString(Vec<u8>);
@@ -180,8 +203,20 @@ pub struct FieldArray(Vec<AMQPValue>);
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 pub struct FieldTable(BTreeMap<ShortString, AMQPValue>);
 /// An array of bytes (RabbitMQ specific)
+///
+/// Patched: also holds a field table or array nested deeper than
+/// [`MAX_NESTING_DEPTH`](crate::parsing::MAX_NESTING_DEPTH), unparsed; [`opaque_type`]
+/// names the type it was sent as, and writing it back sends that type and the same bytes.
+///
+/// [`opaque_type`]: ByteArray::opaque_type
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
-pub struct ByteArray(Vec<u8>);
+#[serde(transparent)]
+pub struct ByteArray {
+    bytes: Vec<u8>,
+    /// The type id (`F` or `A`) of a value kept unparsed.
+    #[serde(skip)]
+    opaque: Option<u8>,
+}
 
 /// A Decimal value composed of a scale and a value
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -193,10 +228,23 @@ pub struct DecimalValue {
 }
 
 impl ShortString {
-    /// Get a reference to a ShortString as &str
+    /// Get a reference to a ShortString as &str (lossy when [`is_lossy`](Self::is_lossy))
     #[must_use]
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        self.text.as_str()
+    }
+
+    /// The bytes as sent on the wire
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.raw.as_deref().unwrap_or(self.text.as_bytes())
+    }
+
+    /// Whether the bytes received were not UTF-8, so [`as_str`](Self::as_str) replaced some
+    /// of them with U+FFFD
+    #[must_use]
+    pub fn is_lossy(&self) -> bool {
+        self.raw.is_some()
     }
 
     /// Fallibly construct a [ShortString], returning an error if the string exceeds [MAX_SHORT_STRING_LENGTH] bytes
@@ -205,7 +253,27 @@ impl ShortString {
         if s.len() > MAX_SHORT_STRING_LENGTH {
             return Err(ShortStringError(s.len()));
         }
-        Ok(Self(s))
+        Ok(Self { text: s, raw: None })
+    }
+
+    /// Construct a [ShortString] from bytes read off the wire, which need not be UTF-8
+    ///
+    /// The lossy text can be longer than the bytes (one invalid byte becomes three), so it
+    /// is not held to [MAX_SHORT_STRING_LENGTH]; the bytes are.
+    pub fn from_wire(bytes: Vec<u8>) -> Result<Self, ShortStringError> {
+        if bytes.len() > MAX_SHORT_STRING_LENGTH {
+            return Err(ShortStringError(bytes.len()));
+        }
+        Ok(match String::from_utf8(bytes) {
+            Ok(text) => Self { text, raw: None },
+            Err(e) => {
+                let raw = e.into_bytes().into_boxed_slice();
+                Self {
+                    text: String::from_utf8_lossy(&raw).into_owned(),
+                    raw: Some(raw),
+                }
+            }
+        })
     }
 }
 
@@ -223,19 +291,19 @@ impl From<&str> for ShortString {
 
 impl borrow::Borrow<str> for ShortString {
     fn borrow(&self) -> &str {
-        self.0.borrow()
+        self.text.borrow()
     }
 }
 
 impl fmt::Display for ShortString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.text.fmt(f)
     }
 }
 
 impl From<ShortString> for String {
     fn from(value: ShortString) -> Self {
-        value.0
+        value.text
     }
 }
 
@@ -332,31 +400,49 @@ impl ByteArray {
     /// Get the inner bytes array as slice
     #[must_use]
     pub fn as_slice(&self) -> &[u8] {
-        self.0.as_slice()
+        self.bytes.as_slice()
     }
 
     /// Get the length of the inner bytes array
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.bytes.len()
     }
 
     /// Check whether the ByteArray is empty
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.bytes.is_empty()
+    }
+
+    /// The type a value nested too deeply to parse was sent as ([`AMQPType::FieldTable`]
+    /// or [`AMQPType::FieldArray`]); `None` for a real byte array
+    #[must_use]
+    pub fn opaque_type(&self) -> Option<AMQPType> {
+        self.opaque.and_then(|id| AMQPType::from_id(id as char))
+    }
+
+    /// Keeps the payload of a field table or array unparsed
+    pub(crate) fn opaque(bytes: Vec<u8>, kind: AMQPType) -> Self {
+        Self {
+            bytes,
+            opaque: Some(kind.get_id() as u8),
+        }
     }
 }
 
 impl From<Vec<u8>> for ByteArray {
     fn from(v: Vec<u8>) -> Self {
-        Self(v)
+        Self {
+            bytes: v,
+            opaque: None,
+        }
     }
 }
 
 impl From<&[u8]> for ByteArray {
     fn from(v: &[u8]) -> Self {
-        Self(v.to_vec())
+        v.to_vec().into()
     }
 }
 

@@ -65,7 +65,8 @@ impl AMQPValue {
             AMQPValue::FieldArray(_) => AMQPType::FieldArray,
             AMQPValue::Timestamp(_) => AMQPType::Timestamp,
             AMQPValue::FieldTable(_) => AMQPType::FieldTable,
-            AMQPValue::ByteArray(_) => AMQPType::ByteArray,
+            // Patched: a value kept unparsed is written back as what it was sent as.
+            AMQPValue::ByteArray(ref a) => a.opaque_type().unwrap_or(AMQPType::ByteArray),
             AMQPValue::Void => AMQPType::Void,
         }
     }

@@ -26,10 +26,17 @@ pub struct Connection {
     pub fedora_public_profile: bool,
 }
 
+/// The queue a connection uses when its config names none. It stands for a name the history
+/// keeps per install ([`HistoryStore::generated_queue`](crate::history::HistoryStore::generated_queue)),
+/// put in by [`Connection::with_generated_queue`] before connecting: a name drawn at every
+/// load made each reload look like new broker settings. Not UUID-shaped, so a broker that
+/// insists on UUID names (the Fedora public one) refuses it if it ever got through.
+pub const GENERATED_QUEUE: &str = "herald-generated-queue";
+
 impl Connection {
-    /// The Fedora public broker, with a private UUID queue bound to everything.
+    /// The Fedora public broker, with a private queue bound to everything.
     pub fn fedora_public(name: &str) -> Connection {
-        let queue = uuid::Uuid::new_v4().to_string();
+        let queue = GENERATED_QUEUE.to_owned();
         let dir = fedora_cert_dir();
         let cert = |f: &str| Some(dir.join(f));
         Connection {
@@ -138,6 +145,24 @@ impl Connection {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the config names no queue, so Herald uses the one it keeps for this install.
+    pub fn uses_generated_queue(&self) -> bool {
+        self.queues.contains_key(GENERATED_QUEUE)
+    }
+
+    /// This connection with the generated queue's stand-in replaced by `name`.
+    pub fn with_generated_queue(mut self, name: &str) -> Connection {
+        if let Some(spec) = self.queues.remove(GENERATED_QUEUE) {
+            self.queues.insert(name.to_owned(), spec);
+            for b in &mut self.bindings {
+                if b.queue == GENERATED_QUEUE {
+                    b.queue = name.to_owned();
+                }
+            }
+        }
+        self
     }
 
     /// The broker URL with any password replaced, safe for logs and messages.

@@ -17,13 +17,15 @@ fn empty_file_is_the_fedora_public_profile() {
     assert!(cfg.primary().tls.has_client_cert());
     assert_eq!(cfg.primary().qos.prefetch_count, 25);
     let (name, q) = cfg.primary().queues.iter().next().expect("one queue");
-    assert!(
-        uuid::Uuid::parse_str(name).is_ok(),
-        "queue name {name} is a UUID"
-    );
+    assert_eq!(name, GENERATED_QUEUE, "the install's own queue stands in");
     assert!(q.exclusive && q.auto_delete && !q.durable);
     assert_eq!(cfg.primary().bindings[0].exchange, "amq.topic");
     assert_eq!(cfg.primary().bindings[0].queue, *name);
+    // Loading twice gives the same connection, so a reload does not look like a change.
+    assert_eq!(parse("").expect("again").primary(), cfg.primary());
+    let named = cfg.primary().clone().with_generated_queue("7b1c");
+    assert!(named.queues.contains_key("7b1c") && !named.uses_generated_queue());
+    assert_eq!(named.bindings[0].queue, "7b1c");
 }
 
 #[test]

@@ -25,8 +25,13 @@ pub struct Detail {
 /// A delivery kept in quarantine.
 #[derive(Debug, Clone)]
 pub struct QuarantineDetail {
+    /// The body holds only the kept prefix when `body_length` is set.
     pub message: Message,
     pub reason: String,
+    /// The length of the whole body, when only a prefix was kept.
+    pub body_length: Option<u64>,
+    /// SHA-256 (hex) of the whole body, when only a prefix was kept.
+    pub body_sha256: Option<String>,
 }
 
 impl HistoryStore {
@@ -63,11 +68,13 @@ impl HistoryStore {
         else {
             return Ok(None);
         };
+        let e = || HistoryError::query("read quarantine");
+        let length: Option<i64> = row.try_get("body_length").map_err(e())?;
         Ok(Some(QuarantineDetail {
             message: message_from_row(&row)?,
-            reason: row
-                .try_get("reason")
-                .map_err(HistoryError::query("read quarantine"))?,
+            reason: row.try_get("reason").map_err(e())?,
+            body_length: length.and_then(|n| u64::try_from(n).ok()),
+            body_sha256: row.try_get("body_sha256").map_err(e())?,
         }))
     }
 }

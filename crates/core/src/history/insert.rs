@@ -5,7 +5,7 @@ use super::{rowid_base, HistoryStore};
 use crate::error::HistoryError;
 use crate::message::encode_header_table;
 use serde::Serialize;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Connection as _, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use std::collections::{HashMap, HashSet};
 
 /// What one batch did.
@@ -35,6 +35,17 @@ const MESSAGE_CHUNK: usize = 400;
 const LOOKUP_CHUNK: usize = 3000;
 const QUARANTINE_CHUNK: usize = 2000;
 const SECOND: i64 = 1 << super::ROWID_SHIFT;
+/// Bytes of a quarantined body kept: enough to see what went wrong (the limit for a usable
+/// body is far below a broker's maximum, so whole bodies here could fill the disk).
+pub const QUARANTINE_BODY_PREFIX: usize = 64 * 1024;
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 const MESSAGE_COLUMNS: &str = "INSERT INTO messages (rowid, id, exchange, topic, sent_at, \
      received_at, severity, source, kind, summary, details, url, agent, icon, users, packages, \
@@ -59,9 +70,30 @@ impl HistoryStore {
         if entries.is_empty() {
             return Ok((InsertReport::default(), HashSet::new()));
         }
-        // IMMEDIATE: take the write lock before reading the row ids to use.
-        let mut tx = self
+        let mut pooled = self
             .pool
+            .acquire()
+            .await
+            .map_err(HistoryError::query("begin"))?;
+        let written = write_batch(&mut pooled, entries).await;
+        if written.is_err() {
+            // A COMMIT that failed (disk full) leaves the connection inside its transaction,
+            // and the pool would hand it out again, refusing every later write: close it, so
+            // that writing resumes on a fresh connection once the fault clears.
+            pooled.close_on_drop();
+        }
+        written
+    }
+}
+
+/// [`HistoryStore::insert_batch_new`] on one connection.
+async fn write_batch(
+    pooled: &mut SqliteConnection,
+    entries: &[Entry],
+) -> Result<(InsertReport, HashSet<String>), HistoryError> {
+    {
+        // IMMEDIATE: take the write lock before reading the row ids to use.
+        let mut tx = pooled
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(HistoryError::query("begin"))?;
@@ -294,10 +326,12 @@ async fn insert_quarantined(
 ) -> Result<usize, HistoryError> {
     let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
         "INSERT INTO quarantine (id, exchange, topic, received_at, reason, properties, headers, \
-         has_headers, body) ",
+         has_headers, body, body_length, body_sha256) ",
     );
     b.push_values(chunk, |mut row, q| {
         let m = &q.msg;
+        let whole = m.body.len() <= QUARANTINE_BODY_PREFIX;
+        let kept = &m.body[..m.body.len().min(QUARANTINE_BODY_PREFIX)];
         row.push_bind(m.id.clone())
             .push_bind(m.exchange.clone())
             .push_bind(m.topic.clone())
@@ -306,7 +340,9 @@ async fn insert_quarantined(
             .push_bind(json(&m.properties))
             .push_bind(encode_header_table(&m.headers))
             .push_bind(m.had_headers)
-            .push_bind(m.body.clone());
+            .push_bind(kept.to_vec())
+            .push_bind((!whole).then(|| i64::try_from(m.body.len()).unwrap_or(i64::MAX)))
+            .push_bind((!whole).then(|| sha256_hex(&m.body)));
     });
     b.push(" ON CONFLICT (id) DO NOTHING");
     let done = b

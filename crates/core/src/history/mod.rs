@@ -20,6 +20,7 @@ mod page;
 mod read;
 mod scan;
 mod search;
+mod state;
 mod stats;
 
 pub use detail::{MessageDetail, RawParts};
@@ -86,6 +87,9 @@ async fn retry_while_racing<T, E, F: std::future::Future<Output = Result<T, E>>>
     }
 }
 
+/// The most quarantined deliveries kept (fewer when `retention_max_rows` is lower).
+pub const QUARANTINE_MAX_ROWS: u64 = 10_000;
+
 /// Messages per second of send time that get consecutive row ids.
 pub(crate) const ROWID_SHIFT: u32 = 20;
 
@@ -120,18 +124,48 @@ impl HistoryStore {
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000")
             .with_regexp();
-        let pool = connect(options)
-            .await
-            .map_err(|source| HistoryError::Open {
+        let damaged = |reason: String| HistoryError::Damaged {
+            path: path.to_owned(),
+            reason,
+        };
+        let pool = connect(options).await.map_err(|source| {
+            if crate::error::is_damaged(&source) {
+                damaged(source.to_string())
+            } else {
+                HistoryError::Open {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
+        })?;
+        // A damaged file must not be half-upgraded: check it before the migrations write.
+        let check: Result<String, sqlx::Error> = sqlx::query_scalar("PRAGMA quick_check(1)")
+            .fetch_one(&pool)
+            .await;
+        match check {
+            Ok(ok) if ok == "ok" => {}
+            Ok(problem) => return Err(damaged(problem)),
+            Err(e) if crate::error::is_damaged(&e) => return Err(damaged(e.to_string())),
+            Err(source) => {
+                return Err(HistoryError::Open {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        }
+        migrate(&pool).await.map_err(|source| match source {
+            sqlx::migrate::MigrateError::VersionMissing(version) => HistoryError::Newer {
+                path: path.to_owned(),
+                version,
+            },
+            sqlx::migrate::MigrateError::Execute(ref e) if crate::error::is_damaged(e) => {
+                damaged(e.to_string())
+            }
+            source => HistoryError::Migrate {
                 path: path.to_owned(),
                 source,
-            })?;
-        migrate(&pool)
-            .await
-            .map_err(|source| HistoryError::Migrate {
-                path: path.to_owned(),
-                source,
-            })?;
+            },
+        })?;
         let store = HistoryStore {
             pool,
             path: path.to_owned(),
@@ -201,6 +235,18 @@ impl HistoryStore {
                     )
                     .await?;
             }
+            // Quarantine rows count too, on their own budget: a flood of bad deliveries must
+            // not grow the file without bound, nor push good messages out of the history.
+            let keep = i64::try_from(n.min(QUARANTINE_MAX_ROWS)).unwrap_or(i64::MAX);
+            removed += sqlx::query(
+                "DELETE FROM quarantine WHERE rowid IN (SELECT rowid FROM quarantine \
+                 ORDER BY received_at DESC, rowid DESC LIMIT -1 OFFSET ?)",
+            )
+            .bind(keep)
+            .execute(&self.pool)
+            .await
+            .map_err(HistoryError::query("prune quarantine by count"))?
+            .rows_affected();
         }
         Ok(removed)
     }

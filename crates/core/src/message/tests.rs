@@ -166,3 +166,112 @@ fn python_isoformat_without_offset_is_utc() {
     assert_eq!(t.unix_timestamp(), 1_714_644_006);
     assert!(parse_time("02/05/2024").is_none());
 }
+
+/// A header table as a broker sends it: `key` → `value_wire` (type tag included).
+fn wire_table(entries: &[(&[u8], Vec<u8>)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in entries {
+        body.push(k.len() as u8);
+        body.extend_from_slice(k);
+        body.extend_from_slice(v);
+    }
+    let mut out = (body.len() as u32).to_be_bytes().to_vec();
+    out.extend(body);
+    out
+}
+
+fn nested_arrays(depth: usize) -> Vec<u8> {
+    let mut value = b"t\x01".to_vec();
+    for _ in 0..depth {
+        let mut wrapped = vec![b'A'];
+        wrapped.extend((value.len() as u32).to_be_bytes());
+        wrapped.extend(value);
+        value = wrapped;
+    }
+    value
+}
+
+#[test]
+fn hostile_header_tables_decode_with_problems_and_keep_their_bytes() {
+    // In the decoder's key order (a table is a sorted map), so the bytes can match exactly.
+    let wire = wire_table(&[
+        (b"deep", nested_arrays(3_000)),
+        (b"fedora_messaging_user_\xff", b"t\x01".to_vec()),
+        (b"k-\xfe", b"S\x00\x00\x00\x01v".to_vec()),
+    ]);
+    let h = decode_header_table(&wire).expect("the patched decoder takes it");
+    let m = Message::decode(env(Some(h), Properties::default(), br#"{"a":1}"#));
+    assert!(m.mentions.users.is_empty(), "a replaced name names nobody");
+    assert!(
+        m.problems.iter().any(|p| p.contains("2 header name(s)")),
+        "{:?}",
+        m.problems
+    );
+    assert!(
+        m.problems.iter().any(|p| p.contains("nest deeper than 64")),
+        "{:?}",
+        m.problems
+    );
+    assert!(
+        encode_header_table(&m.headers) == wire,
+        "stored with the bytes that were sent"
+    );
+    let json = m.headers_json();
+    assert_eq!(json["k-\u{fffd}"], "v");
+    // The JSON view reaches the cut and marks it.
+    let mut v = &json["deep"];
+    let mut levels = 0;
+    while let Some(a) = v.as_array() {
+        v = &a[0];
+        levels += 1;
+    }
+    assert_eq!(levels, headers::MAX_DEPTH - 1);
+    assert_eq!(v["$unparsed"], "array");
+}
+
+#[test]
+fn invalid_utf8_message_ids_stay_distinct_and_are_marked() {
+    let id = |bytes: &[u8]| {
+        let p = lapin::BasicProperties::default()
+            .with_message_id(ShortString::from_wire(bytes.to_vec()).expect("short"));
+        let props = Properties::from_amqp(&p);
+        Message::decode(env(None, props, br#"{"a":1}"#))
+    };
+    let a = id(b"id-\xff");
+    let b = id(b"id-\xfe");
+    assert_eq!(a.id, "id-\\xff");
+    assert_ne!(a.id, b.id);
+    assert_eq!(a.id_origin, IdOrigin::Property);
+    assert_eq!(a.properties.not_utf8, ["message_id"]);
+    assert!(a.problems[0].starts_with("message_id is not valid UTF-8"));
+    assert!(id(b"plain").problems.is_empty());
+}
+
+#[test]
+fn json_headers_deeper_than_the_limit_are_kept_as_text() {
+    let mut v = serde_json::json!(true);
+    for _ in 0..100 {
+        v = serde_json::json!([v]);
+    }
+    let obj = serde_json::json!({ "deep": v });
+    let t = headers_from_json(obj.as_object().expect("object"));
+    let bytes = encode_header_table(&t);
+    assert_eq!(decode_header_table(&bytes), Some(t));
+}
+
+#[test]
+fn a_sent_at_far_in_the_future_is_ordered_by_arrival() {
+    let h = table(&[("sent-at", s("2999-01-01T00:00:00+00:00"))]);
+    let e = env(Some(h), Properties::default(), br#"{"a":1}"#);
+    let received = e.received_at;
+    let m = Message::decode(e);
+    assert_eq!(m.sent_at, received);
+    assert!(m.problems[0].contains("in the future"), "{:?}", m.problems);
+
+    // A few minutes of skew is believed.
+    let soon = received + time::Duration::minutes(3);
+    let h = table(&[("sent-at", s(&soon.format(&Rfc3339).expect("formats")))]);
+    let m = Message::decode(env(Some(h), Properties::default(), br#"{"a":1}"#));
+    assert_eq!(m.sent_at, soon);
+    assert!(m.problems.is_empty());
+}

@@ -119,7 +119,9 @@ pub enum PipelineEvent {
     },
     /// A batch is durable and acked.
     Committed(InsertReport),
-    /// Writing failed; nothing from the batch was acked.
+    /// Writing failed; nothing from the batch was acked. Consuming pauses and the same batch
+    /// is written again after a wait (the text says how long); the next `Committed` says the
+    /// history is writable again.
     StoreFailed {
         error: String,
     },
@@ -278,7 +280,9 @@ impl Pipeline {
             local_offset: opts.local_offset,
         };
         let stage = tokio::spawn(stage.run());
-        let abort_after_commit = std::env::var_os("HERALD_FAULT_ABORT_AFTER_COMMIT").is_some();
+        // Die between commit and ack, for the redelivery tests; absent from other builds.
+        let abort_after_commit = cfg!(feature = "fault-injection")
+            && std::env::var_os("HERALD_FAULT_ABORT_AFTER_COMMIT").is_some();
         let runners: Vec<JoinHandle<Result<RunReport, BusError>>> = names
             .into_iter()
             .enumerate()
@@ -294,6 +298,7 @@ impl Pipeline {
                     abort_after_commit,
                     // Retention is one job for the whole history.
                     prunes: i == 0,
+                    generated_queue: String::new(),
                 };
                 tokio::spawn(runner.run())
             })

@@ -11,7 +11,7 @@ use crate::history::{Entry, HistoryStore};
 use crate::message::{Envelope, Message};
 use crate::notify::Candidate;
 use futures_util::StreamExt;
-use lapin::options::{BasicCancelOptions, BasicConsumeOptions};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicGetOptions};
 use lapin::types::FieldTable;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,9 @@ use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// How often a connection is retried when only the user can fix what went wrong.
+const NEEDS_USER_RETRY: Duration = Duration::from_secs(120);
 
 pub(super) struct Runner {
     pub connection: String,
@@ -33,6 +36,8 @@ pub(super) struct Runner {
     pub abort_after_commit: bool,
     /// Whether this runner applies retention.
     pub prunes: bool,
+    /// The install's queue name for a config that names none (set when the runner starts).
+    pub generated_queue: String,
 }
 
 enum End {
@@ -63,7 +68,8 @@ impl Runner {
             .iter()
             .find(|c| c.name == self.connection)
             .cloned()
-            .ok_or_else(|| format!("connection {:?} is no longer configured", self.connection))?;
+            .ok_or_else(|| format!("connection {:?} is no longer configured", self.connection))?
+            .with_generated_queue(&self.generated_queue);
         let rules = cfg
             .rule_set(&self.connection)
             .map_err(|e| error_chain(&e))?;
@@ -71,10 +77,19 @@ impl Runner {
     }
 
     pub async fn run(mut self) -> Result<RunReport, BusError> {
+        self.generated_queue = match self.store.generated_queue(&self.connection).await {
+            Ok(name) => name,
+            Err(e) => {
+                // Still consume: a queue of this run's own is better than none.
+                tracing::warn!(connection = %self.connection, error = %error_chain(&e), "cannot keep a queue name for this install; using one for this run");
+                uuid::Uuid::new_v4().to_string()
+            }
+        };
         let mut report = RunReport::default();
         let mut failures: u32 = 0;
         let mut last_progress = Instant::now();
         let mut next_prune = Instant::now();
+        let mut last_said: Option<String> = None;
         loop {
             if self.prunes && Instant::now() >= next_prune {
                 self.prune().await;
@@ -92,6 +107,7 @@ impl Runner {
             let mut connected = false;
             let result = self.session(active, &mut report, &mut connected).await;
             if connected {
+                last_said = None;
                 report.sessions += 1;
                 failures = 0;
                 last_progress = Instant::now();
@@ -110,13 +126,22 @@ impl Runner {
                 }
             }
             failures = failures.saturating_add(1);
-            let retry_in = backoff(failures);
-            tracing::warn!(connection = %self.connection, error = %error_chain(&error), ?retry_in, "broker session ended");
-            self.emit(PipelineEvent::Disconnected {
-                connection: self.connection.clone(),
-                error: error_chain(&error),
-                retry_in,
-            });
+            let text = error_chain(&error);
+            let retry_in = if error.needs_user() {
+                NEEDS_USER_RETRY
+            } else {
+                backoff(failures)
+            };
+            // Said once while it stays the same: a wrong password is not news every minute.
+            if !error.needs_user() || last_said.as_deref() != Some(text.as_str()) {
+                tracing::debug!(connection = %self.connection, error = %text, ?retry_in, "broker session ended");
+                self.emit(PipelineEvent::Disconnected {
+                    connection: self.connection.clone(),
+                    error: text.clone(),
+                    retry_in,
+                });
+            }
+            last_said = Some(text);
             tokio::select! {
                 _ = self.cancel.cancelled() => break,
                 _ = tokio::time::sleep(retry_in) => {}
@@ -150,6 +175,7 @@ impl Runner {
         let mut plan = applied.plan;
         let server_side_headers = applied.server_side_headers;
         let queues = applied.queues;
+        let queues_consumed = queues.clone();
         let mut consumers = Vec::new();
         let mut tags = Vec::new();
         for q in &queues {
@@ -195,12 +221,15 @@ impl Runner {
             events: self.events.clone(),
             notify: self.notify.clone(),
             abort_after_commit: self.abort_after_commit,
+            cancel: self.cancel.clone(),
         }
         .spawn();
         let ctx = active.cfg.render_context();
         let mut batch = Batch::default();
         let batch_size = active.cfg.herald.batch_size;
         let mut idle_deadline = self.opts.until_idle.map(|d| Instant::now() + d);
+        // Retention also runs while connected: a healthy session may last for weeks.
+        let mut prune_at = Instant::now() + self.opts.prune_interval;
         let ended: Result<End, BusError> = loop {
             let flush_at = batch.started.map(|t| t + self.opts.flush_interval);
             tokio::select! {
@@ -234,6 +263,10 @@ impl Runner {
                         break Err(BusError::WriterStopped);
                     }
                 }
+                _ = sleep_until(prune_at), if self.prunes => {
+                    self.prune().await;
+                    prune_at = Instant::now() + self.opts.prune_interval;
+                }
                 _ = sleep_until(idle_deadline.unwrap_or_else(Instant::now)),
                     if idle_deadline.is_some() && batch.is_empty() => break Ok(End::Idle),
             }
@@ -260,6 +293,29 @@ impl Runner {
                 );
                 if batch.len() >= batch_size {
                     let _ = writer_tx.send(batch.take()).await;
+                }
+            }
+            if matches!(ended, Ok(End::Reconfigured)) {
+                // The queue may go with this connection (exclusive, auto-delete): take what
+                // the broker already routed to it before letting go.
+                for q in &queues_consumed {
+                    while let Ok(Some(m)) = channel
+                        .basic_get(q.as_str().into(), BasicGetOptions::default())
+                        .await
+                    {
+                        let tag = m.delivery.delivery_tag;
+                        let env = Envelope::from_delivery(m.delivery, OffsetDateTime::now_utc());
+                        self.admit(
+                            &mut batch,
+                            Entry::new(Message::decode(env), &ctx),
+                            tag,
+                            &active.rules,
+                            report,
+                        );
+                        if batch.len() >= batch_size {
+                            let _ = writer_tx.send(batch.take()).await;
+                        }
+                    }
                 }
             }
             if !batch.is_empty() {

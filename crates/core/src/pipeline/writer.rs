@@ -1,7 +1,13 @@
 //! The write side of a session: batches go to the history in order, one transaction each, and
-//! are acked only once committed. A failed batch is retried row by row so that one row the
-//! database refuses cannot block the queue; if even that fails, nothing is acked and the
-//! session ends.
+//! are acked only once committed.
+//!
+//! Failures are told apart ([`HistoryError::is_row_refusal`]). When the database refuses a
+//! batch because of what a row holds, the batch is written row by row and only the refused
+//! rows are quarantined, so one bad row cannot block the queue. When the store itself cannot
+//! write (busy, locked, full, read-only, I/O), nothing is quarantined or acked: the writer
+//! says why, waits with backoff and writes the same batch again, while the session stops
+//! taking deliveries (the broker holds the rest) and the channel, with its unacked
+//! deliveries, stays open. Writing resumes by itself once the cause clears.
 
 use super::{error_chain, PipelineEvent};
 use crate::error::{BusError, HistoryError};
@@ -22,6 +28,8 @@ pub(super) struct Writer {
     pub notify: mpsc::Sender<Vec<Candidate>>,
     /// Fault injection for the redelivery test: die between commit and ack.
     pub abort_after_commit: bool,
+    /// Ends a wait for the store to recover; the batch then stays unacked.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl Writer {
@@ -47,21 +55,33 @@ impl Writer {
         if batch.tags.is_empty() {
             return Ok(InsertReport::default());
         }
-        let (written, added) = match self.store.insert_batch_new(&batch.entries).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %error_chain(&e), "batch write failed; writing one by one");
-                match self.write_one_by_one(&batch.entries).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = self.events.send(PipelineEvent::StoreFailed {
-                            error: error_chain(&e),
-                        });
-                        return Err(e.into());
+        let mut failures: u32 = 0;
+        let (written, added) = loop {
+            match self.write(&batch.entries).await {
+                Ok(r) => break r,
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let retry_in = super::backoff(failures);
+                    let error = format!(
+                        "{}; consuming paused, nothing acknowledged, retrying in {} s",
+                        error_chain(&e),
+                        retry_in.as_secs().max(1)
+                    );
+                    tracing::warn!(%error, "cannot write to the history");
+                    let _ = self.events.send(PipelineEvent::StoreFailed { error });
+                    tokio::select! {
+                        _ = self.cancel.cancelled() => return Err(e.into()),
+                        _ = tokio::time::sleep(retry_in) => {}
                     }
                 }
             }
         };
+        if failures > 0 {
+            tracing::info!(
+                attempts = failures + 1,
+                "history writable again; consuming resumed"
+            );
+        }
         if self.abort_after_commit && written.stored > 0 {
             std::process::abort();
         }
@@ -132,8 +152,22 @@ impl Writer {
         Ok(written)
     }
 
-    /// A batch failed as a whole: find the rows that cannot be stored and quarantine them
-    /// with the database's reason.
+    /// Writes a batch; when the database refuses it for what a row holds, finds those rows.
+    async fn write(
+        &self,
+        entries: &[Entry],
+    ) -> Result<(InsertReport, HashSet<String>), HistoryError> {
+        match self.store.insert_batch_new(entries).await {
+            Err(e) if e.is_row_refusal() => {
+                tracing::warn!(error = %error_chain(&e), "batch refused; writing one by one");
+                self.write_one_by_one(entries).await
+            }
+            done => done,
+        }
+    }
+
+    /// A batch was refused as a whole: find the rows the database refuses and quarantine them
+    /// with its reason. A store failure on the way is returned, not quarantined.
     async fn write_one_by_one(
         &self,
         entries: &[Entry],
@@ -146,13 +180,14 @@ impl Writer {
                     total.add(r);
                     added.extend(new);
                 }
-                Err(err) => {
+                Err(err) if err.is_row_refusal() => {
                     let q = Entry::Quarantined(Box::new(Quarantined {
                         msg: e.message().clone(),
                         reason: format!("could not be stored: {}", error_chain(&err)),
                     }));
                     total.add(self.store.insert_batch(std::slice::from_ref(&q)).await?);
                 }
+                Err(err) => return Err(err),
             }
         }
         Ok((total, added))
