@@ -135,7 +135,7 @@ fn reloads_while_messages_flow_keep_the_queue_and_every_message() {
         }
         assert_eq!(
             queues(&vhost),
-            [queue.clone()],
+            std::slice::from_ref(&queue),
             "the same queue after reload {round}"
         );
     }
