@@ -35,7 +35,13 @@ pub async fn import(env: Env, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         let envelopes = match recorded::read_file(path, now) {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("herald: skipped {}: {e}", path.display());
+                // The error may quote the recorded message.
+                let e = e.to_string();
+                eprintln!(
+                    "herald: skipped {}: {}",
+                    path.display(),
+                    crate::terminal::escape(&e)
+                );
                 failed += 1;
                 continue;
             }

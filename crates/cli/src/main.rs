@@ -15,6 +15,7 @@ mod notify_test;
 mod query;
 mod rules;
 mod run;
+mod terminal;
 mod timearg;
 
 /// Herald: the Fedora messaging bus on your desktop.
@@ -133,9 +134,13 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("herald: {e}");
+            // Errors can quote the broker (a close reason) or a message; shown escaped.
+            eprintln!("herald: {}", terminal::escape_lines(&e.to_string()));
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!(
+                    "  caused by: {}",
+                    terminal::escape_lines(&cause.to_string())
+                );
             }
             let usage = e.chain().any(|c| {
                 c.is::<UsageError>()
@@ -175,6 +180,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(terminal::colour())
         .with_target(false)
         .init();
 }

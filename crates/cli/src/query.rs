@@ -1,8 +1,11 @@
-//! `herald search`, `herald show` and `herald stats`: reading the history.
+//! `herald search`, `herald show` and `herald stats`: reading the history. Whatever a message
+//! brought is printed through [`crate::terminal::escape`], except in `--json`.
 
+use crate::terminal::{escape, escape_lines};
 use crate::{timearg, Env, UsageError};
 use herald_core::history::{Hit, RawParts, SearchQuery};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -89,25 +92,9 @@ fn line(h: &Hit) -> String {
     format!(
         "{when}  {:<2} {:<15} {}",
         h.severity,
-        h.source,
-        clean(&h.summary)
+        escape(&h.source),
+        escape(&h.summary)
     )
-}
-
-/// Terminal output must not carry escape sequences or bidi overrides from the bus.
-pub(crate) fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control()
-                || ('\u{202a}'..='\u{202e}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c)
-            {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,42 +109,45 @@ pub async fn show(env: Env, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = store.get(&args.id).await? {
         let r = &d.rendered;
         let m = &d.message;
-        writeln!(out, "{}", clean(&r.summary))?;
-        writeln!(out, "source:   {} ({})", r.source, r.kind)?;
+        writeln!(out, "{}", escape(&r.summary))?;
+        writeln!(out, "source:   {} ({})", escape(&r.source), escape(&r.kind))?;
         writeln!(out, "severity: {}", r.severity)?;
         writeln!(out, "sent at:  {}", m.sent_at)?;
-        writeln!(out, "topic:    {}", clean(&m.topic))?;
-        writeln!(out, "exchange: {}", clean(&m.exchange))?;
+        writeln!(out, "topic:    {}", escape(&m.topic))?;
+        writeln!(out, "exchange: {}", escape(&m.exchange))?;
         writeln!(
             out,
             "link:     {}",
-            r.url.as_deref().map_or("-".into(), clean)
+            r.url.as_deref().map_or(Cow::Borrowed("-"), escape)
         )?;
-        writeln!(out, "users:    {}", clean(&r.users.join(", ")))?;
-        writeln!(out, "packages: {}", clean(&r.packages.join(", ")))?;
+        writeln!(out, "users:    {}", escape(&r.users.join(", ")))?;
+        writeln!(out, "packages: {}", escape(&r.packages.join(", ")))?;
         if let Some(a) = &r.agent {
-            writeln!(out, "agent:    {}", clean(a))?;
+            writeln!(out, "agent:    {}", escape(a))?;
         }
         match &d.rule {
-            Some(rule) => writeln!(out, "kept by:  rule {} ({})", clean(rule), d.action)?,
+            Some(rule) => writeln!(out, "kept by:  rule {} ({})", escape(rule), d.action)?,
             None => writeln!(out, "kept by:  no rule ({})", d.action)?,
         }
         for p in &d.problems {
-            writeln!(out, "problem:  {}", clean(p))?;
+            writeln!(out, "problem:  {}", escape(p))?;
         }
         if !r.details.is_empty() {
-            writeln!(
-                out,
-                "\n{}",
-                r.details.lines().map(clean).collect::<Vec<_>>().join("\n")
-            )?;
+            writeln!(out, "\n{}", escape_lines(&r.details))?;
         }
         raw(&mut out, m)?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(q) = store.get_quarantined(&args.id).await? {
-        writeln!(out, "quarantined: {}", clean(&q.reason))?;
-        writeln!(out, "topic:    {}", clean(&q.message.topic))?;
+        writeln!(out, "quarantined: {}", escape(&q.reason))?;
+        writeln!(out, "topic:    {}", escape(&q.message.topic))?;
+        if let (Some(n), Some(sha)) = (q.body_length, &q.body_sha256) {
+            writeln!(
+                out,
+                "body:     {n} bytes, sha256 {sha}; only the first {} are kept",
+                q.message.body.len()
+            )?;
+        }
         raw(&mut out, &q.message)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -167,18 +157,10 @@ pub async fn show(env: Env, args: &ShowArgs) -> anyhow::Result<ExitCode> {
 fn raw(out: &mut impl std::io::Write, m: &herald_core::Message) -> std::io::Result<()> {
     let parts = RawParts::of(m);
     writeln!(out, "\nheaders:")?;
-    writeln!(
-        out,
-        "{}",
-        parts
-            .headers_json
-            .lines()
-            .map(clean)
-            .collect::<Vec<_>>()
-            .join("\n")
-    )?;
+    // JSON escapes C0 controls but not C1, bidi or zero-width characters.
+    writeln!(out, "{}", escape_lines(&parts.headers_json))?;
     writeln!(out, "\nproperties:")?;
-    writeln!(out, "{}", parts.properties_json)?;
+    writeln!(out, "{}", escape_lines(&parts.properties_json))?;
     writeln!(out, "\nbody ({} bytes):", m.body.len())?;
     let mut body = parts.body;
     if !parts.body_is_json {
@@ -188,11 +170,7 @@ fn raw(out: &mut impl std::io::Write, m: &herald_core::Message) -> std::io::Resu
             body = cut + "\n… (cut)";
         }
     }
-    writeln!(
-        out,
-        "{}",
-        body.lines().map(clean).collect::<Vec<_>>().join("\n")
-    )
+    writeln!(out, "{}", escape_lines(&body))
 }
 
 #[derive(Debug, clap::Args)]
@@ -239,15 +217,15 @@ pub async fn stats(env: Env, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     writeln!(out, "newest:      {}", t(s.newest))?;
     writeln!(out, "\nby source:")?;
     for c in &s.by_source {
-        writeln!(out, "  {:>9}  {}", c.count, c.name)?;
+        writeln!(out, "  {:>9}  {}", c.count, escape(&c.name))?;
     }
     writeln!(out, "\nby topic:")?;
     for c in &s.by_topic {
-        writeln!(out, "  {:>9}  {}", c.count, clean(&c.name))?;
+        writeln!(out, "  {:>9}  {}", c.count, escape(&c.name))?;
     }
     writeln!(out, "\nby rule:")?;
     for c in &s.by_rule {
-        writeln!(out, "  {:>9}  {}", c.count, clean(&c.name))?;
+        writeln!(out, "  {:>9}  {}", c.count, escape(&c.name))?;
     }
     if !s.by_notification.is_empty() {
         writeln!(out, "\nnotifications:")?;

@@ -1,6 +1,9 @@
 //! `herald run`: the pipeline in the foreground, stopped cleanly by SIGINT or SIGTERM. The
 //! config is re-read on SIGHUP and when the file changes; new rules apply without a restart.
+//! With `-v`, what the bus sent (topics, summaries, ids, error texts) is printed through
+//! [`crate::terminal::escape`], so a message cannot drive the terminal.
 
+use crate::terminal::escape;
 use crate::Env;
 use herald_core::notify::{Freedesktop, Notifier};
 use herald_core::pipeline::{ConfigChange, Pipeline, PipelineEvent, PipelineOptions, Reloader};
@@ -114,7 +117,7 @@ async fn watch_config(path: Option<PathBuf>, reloader: Reloader) {
         ConfigChange::Rejected(e) => eprintln!(
             "herald: config {} not applied: {}",
             path.display(),
-            herald_core::pipeline::error_chain(&e)
+            escape(&herald_core::pipeline::error_chain(&e))
         ),
     })
     .await;
@@ -129,7 +132,7 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
         } => {
             eprintln!(
                 "herald: [{connection}] connected to {url} (queues: {})",
-                queues.join(", ")
+                escape(&queues.join(", "))
             )
         }
         PipelineEvent::Bound {
@@ -151,19 +154,25 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
             retry_in,
         } => {
             eprintln!(
-                "herald: [{connection}] {error}; retrying in {:.1}s",
+                "herald: [{connection}] {}; retrying in {:.1}s",
+                escape(error),
                 retry_in.as_secs_f64()
             )
         }
         PipelineEvent::Notified { summary, messages } if verbose > 0 => {
-            eprintln!("notified: {summary} ({messages} messages)")
+            eprintln!("notified: {} ({messages} messages)", escape(summary))
         }
-        PipelineEvent::NotifyFailed { error } => eprintln!("herald: notification failed: {error}"),
+        PipelineEvent::NotifyFailed { error } => {
+            eprintln!("herald: notification failed: {}", escape(error))
+        }
         PipelineEvent::ReloadFailed { connection, error } => {
-            eprintln!("herald: [{connection}] new rules not applied: {error}")
+            eprintln!(
+                "herald: [{connection}] new rules not applied: {}",
+                escape(error)
+            )
         }
         PipelineEvent::StoreFailed { error } => {
-            eprintln!("herald: cannot write to the history: {error}; nothing was acknowledged")
+            eprintln!("herald: cannot write to the history: {}", escape(error))
         }
         PipelineEvent::Stored {
             topic,
@@ -174,20 +183,30 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
             rule,
             ..
         } if verbose > 0 => eprintln!(
-            "{severity} {source:<15} {topic}  {summary}  [{action}{}]",
-            rule.as_deref()
-                .map(|r| format!(" by {r}"))
-                .unwrap_or_default()
+            "{severity} {:<15} {}  {}  [{action}{}]",
+            escape(source),
+            escape(topic),
+            escape(summary),
+            by(rule.as_deref())
         ),
         PipelineEvent::Dropped { id, topic, rule } if verbose > 1 => eprintln!(
-            "dropped {id} {topic}{}",
-            rule.as_deref()
-                .map(|r| format!(" by {r}"))
-                .unwrap_or_default()
+            "dropped {} {}{}",
+            escape(id),
+            escape(topic),
+            by(rule.as_deref())
         ),
-        PipelineEvent::Quarantined { id, topic, reason } if verbose > 0 => {
-            eprintln!("quarantined {id} {topic}: {reason}")
-        }
+        PipelineEvent::Quarantined { id, topic, reason } if verbose > 0 => eprintln!(
+            "quarantined {} {}: {}",
+            escape(id),
+            escape(topic),
+            escape(reason)
+        ),
         _ => {}
     }
+}
+
+/// ` by RULE` for the rule that decided, if one did.
+fn by(rule: Option<&str>) -> String {
+    rule.map(|r| format!(" by {}", escape(r)))
+        .unwrap_or_default()
 }

@@ -2,12 +2,13 @@
 //! user rules of varied shapes) against 50 synthetic Koji, Bodhi, Anitya, Copr and other
 //! messages, most of which no rule matches, so evaluation walks every rule. The target is
 //! under 5 µs per message; the `mix` throughput line reports messages per second, and
-//! `unmatched` is the worst case for one message.
+//! `unmatched` is the worst case for one message. `hashes_long_key` is one topic pattern of
+//! many `#`s against a 255-byte routing key it does not match, the matcher's worst shape.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use herald_core::filter::{
-    effective_rules, Action, BodyPredicate, Conditions, HeaderMatch, MatchMode, Names, Profile,
-    RuleSet, RuleSpec, Subject,
+    effective_rules, Action, BodyPredicate, Conditions, HeaderMatch, MatchMode, Names, Pattern,
+    Profile, RuleSet, RuleSpec, Subject,
 };
 use herald_core::message::{headers_from_json, Mentions};
 use lapin::types::FieldTable;
@@ -293,5 +294,20 @@ fn evaluate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evaluate);
+/// A pattern of many `#`s against the longest routing key (255 bytes, 128 words) it does not
+/// match: a backtracking matcher needs seconds here; the target is a few microseconds.
+fn adversarial(c: &mut Criterion) {
+    let pattern = Pattern::new("#.#.#.#.#.#.failed");
+    let key = vec!["a"; 128].join(".");
+    assert_eq!(key.len(), 255);
+    assert!(!pattern.matches(&key));
+    let mut group = c.benchmark_group("rules");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("hashes_long_key", |b| {
+        b.iter(|| black_box(pattern.matches(black_box(&key))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, adversarial);
 criterion_main!(benches);

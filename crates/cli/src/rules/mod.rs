@@ -5,7 +5,7 @@
 mod draft;
 mod test;
 
-use crate::query::clean;
+use crate::terminal::escape;
 use crate::{Env, UsageError};
 use anyhow::Context as _;
 use draft::{check_id, describe, error_chain, rules_from_file, rules_from_text, RuleFlags};
@@ -153,17 +153,17 @@ fn list(env: &Env, args: &ListArgs) -> anyhow::Result<ExitCode> {
                 out,
                 "{:>5}  {:<width$}  {:<7}  {:<8}  {}",
                 r.priority,
-                clean(&r.id),
+                escape(&r.id),
                 r.action.as_str(),
                 origin.as_str().unwrap_or_default(),
-                clean(&describe(&r.when, r.unless.as_ref())),
+                escape(&describe(&r.when, r.unless.as_ref())),
             )?;
             let mut notes = Vec::new();
             if let Some(d) = &r.description {
-                notes.push(clean(d));
+                notes.push(escape(d).into_owned());
             }
             if !r.connections.is_empty() {
-                notes.push(format!("on {}", clean(&r.connections.join(", "))));
+                notes.push(format!("on {}", escape(&r.connections.join(", "))));
             }
             if !notes.is_empty() {
                 writeln!(out, "{:>5}  {:<width$}  {}", "", "", notes.join("; "))?;

@@ -4,7 +4,7 @@
 //! notify, be kept or be dropped with and without the drafts, per rule, and examples.
 
 use super::draft::{check_id, error_chain, rules_from_file, rules_from_text, RuleFlags};
-use super::{check_connection, clean};
+use super::{check_connection, escape};
 use crate::{timearg, Env, UsageError};
 use anyhow::Context as _;
 use herald_core::config::PRIMARY;
@@ -337,8 +337,8 @@ fn print(out: &mut impl std::io::Write, r: &Report, no_drafts: bool) -> std::io:
     writeln!(out, "\nmessages per rule, with the drafts:")?;
     for c in r.rules.iter().filter(|c| c.count > 0 || c.draft) {
         let name = match &c.rule {
-            Some(id) => clean(id),
-            None => "(no rule matches)".to_owned(),
+            Some(id) => escape(id),
+            None => "(no rule matches)".into(),
         };
         let draft = if c.draft { ", draft" } else { "" };
         writeln!(out, "{:>9}  {name} ({}{draft})", c.count, c.action)?;
@@ -347,7 +347,7 @@ fn print(out: &mut impl std::io::Write, r: &Report, no_drafts: bool) -> std::io:
         writeln!(
             out,
             "\ndraft rule {} ({}): matches {} messages, decides {}",
-            clean(&d.id),
+            escape(&d.id),
             d.action,
             d.matches,
             d.decides
@@ -377,5 +377,5 @@ fn sample_line(s: &Sample, change: bool) -> String {
     } else {
         String::new()
     };
-    format!("{when}  {what}{}  {}", clean(&s.topic), clean(&s.summary))
+    format!("{when}  {what}{}  {}", escape(&s.topic), escape(&s.summary))
 }

@@ -2,6 +2,11 @@
 //! more. Besides matching a routing key, the topology planner needs to know when one pattern
 //! covers another (to drop redundant bindings) and when two can match a common key (to keep
 //! only the bindings a rule can use).
+//!
+//! Every one of these runs in time proportional to words × words, whatever the pattern: rules
+//! and topics come from people and from the bus, and a pattern such as `#.#.#.#.#.#.failed`
+//! must not cost more than any other (a naive backtracking match takes seconds on one long
+//! routing key, and runs on every delivery).
 
 /// One word of a pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -53,9 +58,10 @@ impl Pattern {
         self.words.iter().all(|w| *w == Word::Any) && !self.words.is_empty()
     }
 
-    /// Matches a routing key already split on `.` (split once, test many patterns).
+    /// Matches a routing key already split on `.` (split once, test many patterns), in time
+    /// proportional to words(pattern) × words(key) and without allocating.
     pub fn matches_words(&self, key: &[&str]) -> bool {
-        match_from(&self.words, key)
+        match_words(&self.words, key, &mut 0)
     }
 
     pub fn matches(&self, key: &str) -> bool {
@@ -89,21 +95,53 @@ impl std::fmt::Display for Pattern {
     }
 }
 
-fn match_from(p: &[Word], key: &[&str]) -> bool {
-    match p.split_first() {
-        None => key.is_empty(),
-        Some((Word::Any, rest)) => {
-            // `#` followed by more `#` is the same as one `#`.
-            if rest.is_empty() {
-                return true;
+/// The match itself, counting its steps in `steps` (for the tests' bound).
+///
+/// A greedy walk with one resume point, as for `?`/`*` globs: `*` and literals consume one
+/// word each; at a `#` the walk remembers where it was and first lets `#` take no words. When
+/// the walk then fails, it goes back to the most recent `#` only, which takes one word more.
+/// Going back further is never needed: whatever an earlier `#` could take on top of the words
+/// it has, the later `#` can take instead, since nothing between the two is a `#`. Each
+/// resume moves the resume point forward by one key word and costs at most one pass over the
+/// pattern, hence the words × words bound.
+fn match_words(p: &[Word], key: &[&str], steps: &mut usize) -> bool {
+    let (mut i, mut k) = (0, 0);
+    // (pattern index after the latest `#`, key index where its words end)
+    let mut resume: Option<(usize, usize)> = None;
+    while k < key.len() {
+        *steps += 1;
+        match p.get(i) {
+            Some(Word::Any) => {
+                i += 1;
+                resume = Some((i, k));
+                continue;
             }
-            (0..=key.len()).any(|skip| match_from(rest, &key[skip..]))
+            Some(Word::One) => {
+                i += 1;
+                k += 1;
+                continue;
+            }
+            Some(Word::Lit(l)) if **l == *key[k] => {
+                i += 1;
+                k += 1;
+                continue;
+            }
+            _ => {}
         }
-        Some((Word::One, rest)) => !key.is_empty() && match_from(rest, &key[1..]),
-        Some((Word::Lit(l), rest)) => {
-            key.first().is_some_and(|k| **k == **l) && match_from(rest, &key[1..])
+        match resume {
+            Some((after, end)) => {
+                i = after;
+                k = end + 1;
+                resume = Some((after, end + 1));
+            }
+            None => return false,
         }
     }
+    // The key is used up: only `#`s, which may take nothing, can be left.
+    p[i..].iter().all(|w| {
+        *steps += 1;
+        *w == Word::Any
+    })
 }
 
 fn covers_from(a: &[Word], b: &[Word], i: usize, j: usize, memo: &mut [Option<bool>]) -> bool {
@@ -239,6 +277,108 @@ mod tests {
         let (pa, pb) = (Pattern::new(a), Pattern::new(b));
         assert_eq!(pa.overlaps(&pb), expect, "{a} ∩ {b}");
         assert_eq!(pb.overlaps(&pa), expect, "{b} ∩ {a}");
+    }
+
+    /// The semantics, spelt out: tries every number of words for each `#`. Exponential, so
+    /// only for short patterns and keys.
+    fn reference(p: &[&str], key: &[&str]) -> bool {
+        match p.split_first() {
+            None => key.is_empty(),
+            Some((&"#", rest)) => (0..=key.len()).any(|n| reference(rest, &key[n..])),
+            Some((&"*", rest)) => !key.is_empty() && reference(rest, &key[1..]),
+            Some((w, rest)) => key.first() == Some(w) && reference(rest, &key[1..]),
+        }
+    }
+
+    /// The steps [`match_words`] takes, checked against its bound.
+    fn steps(pattern: &str, key: &[&str]) -> (bool, usize) {
+        let p = Pattern::new(pattern);
+        let mut steps = 0;
+        let matched = match_words(p.words(), key, &mut steps);
+        let bound = (p.words().len() + 1) * (key.len() + 2);
+        assert!(
+            steps <= bound,
+            "{pattern} on {} words: {steps} steps, bound {bound}",
+            key.len()
+        );
+        (matched, steps)
+    }
+
+    /// `word.word.….last`, as long as a routing key may be (255 bytes) or just under.
+    fn long_key(word: &str, last: &str) -> String {
+        let mut key = String::new();
+        while key.len() + word.len() + 1 + last.len() <= 255 {
+            key.push_str(word);
+            key.push('.');
+        }
+        key.push_str(last);
+        key
+    }
+
+    /// Patterns with many `#`s against a maximal key they do not match: a backtracking match
+    /// tries every way to share the words among the `#`s (billions here); this one stays
+    /// within (words(pattern) + 1) × (words(key) + 2) steps.
+    #[rstest]
+    #[case("#.#.#.#.#.#.failed", long_key("a", "a"))]
+    #[case("#.#.#.#.#.#.failed", long_key("failed", "x"))]
+    #[case("#.a.#.a.#.a.#.a.#.b", long_key("a", "a"))]
+    #[case("#.*.#.*.#.*.#.*.#.b", long_key("a", "a"))]
+    #[case("#.a.#.a.#.a.#.a.#.a.#.a.#.a.#.a.#.b", long_key("a", "a"))]
+    // The walk's own worst case: a long tail that almost matches after every word.
+    #[case("#.a.a.a.a.a.a.a.a.b", long_key("a", "a"))]
+    #[case("#.#.#.#.#.#.a.a.a.a.a.a.b", long_key("a", "a"))]
+    fn many_hashes_stay_linear(#[case] pattern: &str, #[case] key: String) {
+        assert!((250..=255).contains(&key.len()), "{}", key.len());
+        let words: Vec<&str> = key.split('.').collect();
+        let (matched, steps) = steps(pattern, &words);
+        assert!(!matched, "{pattern} matched");
+        assert!(!Pattern::new(pattern).matches(&key));
+        // Far below the bound for the walks that fail early; never above it (checked in
+        // `steps`). Printed for the curious: `cargo nextest run … --no-capture`.
+        println!("{pattern}: {steps} steps over {} words", words.len());
+    }
+
+    #[test]
+    fn many_hashes_still_match_what_they_should() {
+        let key = long_key("a", "failed");
+        let words: Vec<&str> = key.split('.').collect();
+        assert!(steps("#.#.#.#.#.#.failed", &words).0);
+        assert!(steps("#.a.#.a.#.a.#.a.#.failed", &words).0);
+        assert!(steps("a.#.*.#.*.#.failed.#", &words).0);
+        assert!(!steps("a.#.*.#.*.#.failed.*", &words).0);
+    }
+
+    const PATTERN_WORDS: &[&str] = &["a", "b", "", "*", "#"];
+    const KEY_WORDS: &[&str] = &["a", "b", ""];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 4000,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The linear walk agrees with the reference on every short pattern and key, and
+        /// keeps to its step bound.
+        #[test]
+        fn matching_agrees_with_the_reference(
+            pattern in proptest::collection::vec(proptest::sample::select(PATTERN_WORDS), 0..=8),
+            key in proptest::collection::vec(proptest::sample::select(KEY_WORDS), 0..=8),
+        ) {
+            let text = pattern.join(".");
+            // Parsed as `Pattern::new` does: the empty text is no words at all.
+            let tokens: Vec<&str> = if text.is_empty() { Vec::new() } else { pattern.clone() };
+            let (matched, _) = steps(&text, &key);
+            proptest::prop_assert_eq!(matched, reference(&tokens, &key), "{} vs {:?}", text, key);
+            proptest::prop_assert_eq!(Pattern::new(&text).matches_words(&key), matched);
+            // And from the routing key's text, where the empty key is no words too.
+            let key_text = key.join(".");
+            let key_words: Vec<&str> =
+                if key_text.is_empty() { Vec::new() } else { key_text.split('.').collect() };
+            proptest::prop_assert_eq!(
+                Pattern::new(&text).matches(&key_text),
+                reference(&tokens, &key_words)
+            );
+        }
     }
 
     /// Brute force over every key of up to four words from a small alphabet: `covers` must

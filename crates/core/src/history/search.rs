@@ -497,6 +497,27 @@ mod tests {
         );
     }
 
+    /// Many `#`s against the longest routing key they do not match: the `regex` crate never
+    /// backtracks, so this is as quick as any other pattern (a backtracking engine would try
+    /// every way to share the 128 words among the six `#`s). The bound is loose, for debug
+    /// builds on a busy machine; the exponential case takes minutes.
+    #[test]
+    fn many_hashes_match_in_linear_time() {
+        let key = vec!["a"; 128].join(".");
+        assert_eq!(key.len(), 255);
+        let start = std::time::Instant::now();
+        assert!(!regex_lite_match(
+            &topic_regex("#.#.#.#.#.#.failed"),
+            &format!("{key}.")
+        ));
+        assert!(regex_lite_match(
+            &topic_regex("#.a.#.a.#.a.#.a.#.a"),
+            &format!("{key}.")
+        ));
+        let took = start.elapsed();
+        assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    }
+
     /// SQLite's REGEXP is the `regex` crate; check through SQLite itself.
     fn regex_lite_match(re: &str, s: &str) -> bool {
         let rt = tokio::runtime::Builder::new_current_thread()
