@@ -208,6 +208,17 @@ impl HeraldDir {
         self.command(args).output().expect("run herald")
     }
 
+    /// `herald ARGS`, asserted to succeed.
+    pub fn run_ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "herald {args:?}: {}",
+            output_text(&out)
+        );
+        out
+    }
+
     /// `herald search --json ARGS`, parsed.
     pub fn search(&self, args: &[&str]) -> Vec<serde_json::Value> {
         let mut all = vec!["search", "--json", "--limit", "10000"];

@@ -17,13 +17,7 @@ const COMMENTED: &str = "# Herald, my way.\n\
                          users = [\"spot\"]   # my FAS name\n";
 
 fn ok(dir: &HeraldDir, args: &[&str]) -> Output {
-    let out = dir.run(args);
-    assert!(
-        out.status.success(),
-        "herald {args:?}: {}",
-        output_text(&out)
-    );
-    out
+    dir.run_ok(args)
 }
 
 fn json(out: &Output) -> Value {

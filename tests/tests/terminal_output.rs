@@ -23,13 +23,7 @@ const RECORD: &str = concat!(
 );
 
 fn ok(dir: &HeraldDir, args: &[&str]) -> Output {
-    let out = dir.run(args);
-    assert!(
-        out.status.success(),
-        "herald {args:?}: {}",
-        output_text(&out)
-    );
-    out
+    dir.run_ok(args)
 }
 
 /// No byte that acts on a terminal: ESC, BEL, CR, the C1 CSI, or U+202E.

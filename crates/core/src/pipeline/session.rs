@@ -247,9 +247,7 @@ impl Runner {
                 }
                 next = stream.next() => match next {
                     Some(Ok(delivery)) => {
-                        let tag = delivery.delivery_tag;
-                        let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
-                        self.admit(&mut batch, Entry::new(Message::decode(env), &ctx), tag, &active.rules, report);
+                        self.take(&mut batch, delivery, &ctx, &active.rules, report);
                         if batch.len() >= batch_size && writer_tx.send(batch.take()).await.is_err() {
                             break Err(BusError::WriterStopped);
                         }
@@ -282,15 +280,7 @@ impl Runner {
             while let Ok(Some(Ok(delivery))) =
                 tokio::time::timeout(Duration::from_millis(200), stream.next()).await
             {
-                let tag = delivery.delivery_tag;
-                let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
-                self.admit(
-                    &mut batch,
-                    Entry::new(Message::decode(env), &ctx),
-                    tag,
-                    &active.rules,
-                    report,
-                );
+                self.take(&mut batch, delivery, &ctx, &active.rules, report);
                 if batch.len() >= batch_size {
                     let _ = writer_tx.send(batch.take()).await;
                 }
@@ -303,15 +293,7 @@ impl Runner {
                         .basic_get(q.as_str().into(), BasicGetOptions::default())
                         .await
                     {
-                        let tag = m.delivery.delivery_tag;
-                        let env = Envelope::from_delivery(m.delivery, OffsetDateTime::now_utc());
-                        self.admit(
-                            &mut batch,
-                            Entry::new(Message::decode(env), &ctx),
-                            tag,
-                            &active.rules,
-                            report,
-                        );
+                        self.take(&mut batch, m.delivery, &ctx, &active.rules, report);
                         if batch.len() >= batch_size {
                             let _ = writer_tx.send(batch.take()).await;
                         }
@@ -337,6 +319,20 @@ impl Runner {
         let _ = channel.close(200, "Herald stopping".into()).await;
         let _ = conn.close(200, "Herald stopping".into()).await;
         Ok(end)
+    }
+
+    /// Decodes a delivery as it arrives and admits it to the batch.
+    fn take(
+        &self,
+        batch: &mut Batch,
+        delivery: lapin::message::Delivery,
+        ctx: &crate::sources::RenderContext,
+        rules: &RuleSet,
+        report: &mut RunReport,
+    ) {
+        let tag = delivery.delivery_tag;
+        let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
+        self.admit(batch, Entry::new(Message::decode(env), ctx), tag, rules, report);
     }
 
     /// Applies the rules to one decoded delivery and adds it to the batch: stored with its
