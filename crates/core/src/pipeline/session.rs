@@ -332,7 +332,13 @@ impl Runner {
     ) {
         let tag = delivery.delivery_tag;
         let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
-        self.admit(batch, Entry::new(Message::decode(env), ctx), tag, rules, report);
+        self.admit(
+            batch,
+            Entry::new(Message::decode(env), ctx),
+            tag,
+            rules,
+            report,
+        );
     }
 
     /// Applies the rules to one decoded delivery and adds it to the batch: stored with its
