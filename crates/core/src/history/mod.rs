@@ -27,7 +27,7 @@ pub use detail::{MessageDetail, RawParts};
 pub use entry::{Entry, Quarantined, Stored};
 pub use facets::{FacetCount, Facets, FACET_ROWS, FACET_TOP_NAMES};
 pub use get::{Detail, QuarantineDetail};
-pub use insert::InsertReport;
+pub use insert::{InsertReport, QUARANTINE_BODY_PREFIX};
 pub use page::PAGE_BUDGET;
 pub use search::{highlight_terms, Hit, Page, SearchQuery};
 pub use stats::{Count, Stats};

@@ -20,8 +20,9 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// How often a connection is retried when only the user can fix what went wrong.
-const NEEDS_USER_RETRY: Duration = Duration::from_secs(120);
+/// The shortest wait before retrying what only the user (or the broker's admin) can fix: not
+/// a loop twice a second, yet back soon after someone restores a login or permission.
+const NEEDS_USER_RETRY: Duration = Duration::from_secs(15);
 
 pub(super) struct Runner {
     pub connection: String,
@@ -128,7 +129,7 @@ impl Runner {
             failures = failures.saturating_add(1);
             let text = error_chain(&error);
             let retry_in = if error.needs_user() {
-                NEEDS_USER_RETRY
+                backoff(failures).max(NEEDS_USER_RETRY)
             } else {
                 backoff(failures)
             };
@@ -142,9 +143,14 @@ impl Runner {
                 });
             }
             last_said = Some(text);
+            // With --until-idle, come back in time to give up when the idle time is over.
+            let wait = match self.opts.until_idle {
+                Some(idle) => retry_in.min(idle.saturating_sub(last_progress.elapsed())),
+                None => retry_in,
+            };
             tokio::select! {
                 _ = self.cancel.cancelled() => break,
-                _ = tokio::time::sleep(retry_in) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
         Ok(report)
