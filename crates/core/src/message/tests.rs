@@ -1,5 +1,5 @@
 use super::*;
-use lapin::types::LongString;
+use lapin::types::{LongString, ShortString};
 
 fn env(headers: Option<FieldTable>, props: Properties, body: &[u8]) -> Envelope {
     Envelope {
