@@ -126,7 +126,27 @@ fn poison_between_good_messages_is_all_stored_and_herald_keeps_running() {
 
     // Twice: a delivery that killed the first run would come back first in the second.
     for _ in 0..2 {
-        let out = world.dir.run(&["run", "--until-idle", "3", "--no-notify"]);
+        let mut child = world
+            .dir
+            .command(&["run", "--until-idle", "3", "--no-notify"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start herald");
+        // A decoder that drops the connection on a poison frame never goes idle: bound it.
+        let start = std::time::Instant::now();
+        while child.try_wait().expect("wait").is_none() {
+            if start.elapsed() > std::time::Duration::from_secs(120) {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("killed");
+                panic!(
+                    "herald did not drain the queue in 120 s: {}",
+                    output_text(&out)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let out = child.wait_with_output().expect("herald exits");
         assert!(out.status.success(), "herald run: {}", output_text(&out));
     }
 
