@@ -122,6 +122,11 @@ fn a_history_locked_past_the_busy_timeout_pauses_then_resumes() {
         tokio::time::sleep(Duration::from_secs(13)).await;
         let (unacked, _) = unacked_and_ready(&world);
         assert!(unacked > 0, "the blocked batch is not acknowledged");
+        let stats = output_text(&herald(&world, &db, &["stats"]).output().expect("stats"));
+        assert!(
+            stats.contains("writable:    NO, another process holds its write lock"),
+            "{stats}"
+        );
         sqlx::query("ROLLBACK")
             .execute(&mut other)
             .await
@@ -135,6 +140,8 @@ fn a_history_locked_past_the_busy_timeout_pauses_then_resumes() {
         "the user is told: {stderr}"
     );
     assert_eq!(unacked_and_ready(&world), (0, 0));
+    let stats = output_text(&herald(&world, &db, &["stats"]).output().expect("stats"));
+    assert!(stats.contains("writable:    yes"), "{stats}");
 }
 
 /// A small tmpfs of the test's own, unmounted on drop.
@@ -202,6 +209,11 @@ fn a_full_disk_pauses_consuming_then_resumes_once_there_is_room() {
             "every message is either stored or still held by the broker"
         );
         assert!(stored < 205, "the disk really was full");
+        let stats = output_text(&herald(&world, &db, &["stats"]).output().expect("stats"));
+        assert!(
+            stats.contains("writable:    NO, the disk is full"),
+            "{stats}"
+        );
         disk.unfill();
         wait_for(&db, 205, Duration::from_secs(90)).await
     });

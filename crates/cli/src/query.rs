@@ -186,6 +186,7 @@ pub struct StatsArgs {
 pub async fn stats(env: Env, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     let store = env.open_store().await?;
     let s = store.stats(args.topics).await?;
+    let health = store.health().await;
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = serde_json::to_value(&s)?;
@@ -194,6 +195,7 @@ pub async fn stats(env: Env, args: &StatsArgs) -> anyhow::Result<ExitCode> {
                 "database".into(),
                 Value::String(env.db.display().to_string()),
             );
+            o.insert("health".into(), serde_json::to_value(&health)?);
         }
         writeln!(out, "{v}")?;
         return Ok(ExitCode::SUCCESS);
@@ -204,6 +206,15 @@ pub async fn stats(env: Env, args: &StatsArgs) -> anyhow::Result<ExitCode> {
         env.db.display(),
         s.database_bytes as f64 / 1e6
     )?;
+    match &health.problem {
+        None => writeln!(out, "writable:    yes")?,
+        Some(p) => writeln!(
+            out,
+            "writable:    NO, {}; a running Herald pauses consuming (nothing is lost) and \
+             carries on once this clears",
+            escape(p)
+        )?,
+    }
     writeln!(out, "messages:    {}", s.messages)?;
     writeln!(out, "quarantined: {}", s.quarantined)?;
     let t = |t: Option<time::OffsetDateTime>| {

@@ -15,6 +15,7 @@ mod detail;
 mod entry;
 mod facets;
 mod get;
+mod health;
 mod insert;
 mod page;
 mod read;
@@ -27,6 +28,7 @@ pub use detail::{MessageDetail, RawParts};
 pub use entry::{Entry, Quarantined, Stored};
 pub use facets::{FacetCount, Facets, FACET_ROWS, FACET_TOP_NAMES};
 pub use get::{Detail, QuarantineDetail};
+pub use health::Health;
 pub use insert::{InsertReport, QUARANTINE_BODY_PREFIX};
 pub use page::PAGE_BUDGET;
 pub use search::{highlight_terms, Hit, Page, SearchQuery};
@@ -87,6 +89,9 @@ async fn retry_while_racing<T, E, F: std::future::Future<Output = Result<T, E>>>
     }
 }
 
+/// How long a write waits for another process's lock before it counts as a store fault.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The most quarantined deliveries kept (fewer when `retention_max_rows` is lower).
 pub const QUARANTINE_MAX_ROWS: u64 = 10_000;
 
@@ -119,7 +124,7 @@ impl HistoryStore {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a row the consumer acks must survive a power cut, not just a crash.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000")
