@@ -173,3 +173,84 @@ fn reloads_while_messages_flow_keep_the_queue_and_every_message() {
         "{stderr}"
     );
 }
+
+/// A real change of broker settings reconnects, and what the broker had already routed to
+/// the old (exclusive, auto-delete) queue is fetched before that queue goes. The history is
+/// held locked meanwhile, so the messages wait in the queue rather than in Herald.
+#[test]
+fn a_broker_change_reconnects_and_keeps_what_was_already_routed() {
+    const ROUTED: usize = 400;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(herald_e2e::broker::wait_for_system_broker());
+    let vhost = Vhost::new();
+    let config = format!(
+        "amqp_url = \"{}\"\n\n[client_properties]\napp = \"herald-e2e-reload\"\n",
+        vhost.url()
+    );
+    let dir = HeraldDir::new(&config);
+    dir.declare();
+    let child = dir
+        .command(&["run", "--no-notify"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start herald");
+    let start = Instant::now();
+    while queues(&vhost).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "never bound");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stored = rt.block_on(async {
+        use sqlx::Connection as _;
+        let url = format!("sqlite://{}", dir.db().display());
+        let mut lock = sqlx::SqliteConnection::connect(&url).await.expect("open");
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut lock)
+            .await
+            .expect("lock");
+        let conn = vhost.connect().await;
+        let ch = confirm_channel(&conn).await;
+        for i in 0..ROUTED {
+            let props = lapin::BasicProperties::default().with_message_id(format!("b-{i}").into());
+            publish_raw(&ch, "amq.topic", "org.test.change", b"{\"a\": 1}", props).await;
+        }
+        let _ = conn.close(200, "done".into()).await;
+        // A broker setting: the connection must be made again.
+        let text = std::fs::read_to_string(dir.config()).expect("read");
+        std::fs::write(dir.config(), format!("{text}\n[qos]\nprefetch_count = 7\n"))
+            .expect("change qos");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        sqlx::query("ROLLBACK")
+            .execute(&mut lock)
+            .await
+            .expect("unlock");
+        drop(lock);
+        let store = HistoryStore::open(&dir.db(), &RenderContext::default())
+            .await
+            .expect("open");
+        let start = Instant::now();
+        loop {
+            let s = store.stats(1).await.expect("stats");
+            if s.messages as usize >= ROUTED || start.elapsed() > Duration::from_secs(60) {
+                break s.messages as usize;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("SIGTERM");
+    let out = child.wait_with_output().expect("herald exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "clean exit: {stderr}");
+    assert_eq!(
+        stored, ROUTED,
+        "everything routed before the change: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("] connected to").count(),
+        2,
+        "one reconnect: {stderr}"
+    );
+}

@@ -11,7 +11,7 @@ use crate::history::{Entry, HistoryStore};
 use crate::message::{Envelope, Message};
 use crate::notify::Candidate;
 use futures_util::StreamExt;
-use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicGetOptions};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,27 @@ use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// How long a reconnect for new broker settings may spend consuming a vanishing queue empty.
+const EMPTYING_LIMIT: Duration = Duration::from_secs(30);
+
+/// Messages ready in `queues` (passive declares; a failure counts as none left to take).
+async fn ready(channel: &lapin::Channel, queues: &[&String]) -> u64 {
+    let mut n = 0;
+    for q in queues {
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        if let Ok(q) = channel
+            .queue_declare(q.as_str().into(), passive, FieldTable::default())
+            .await
+        {
+            n += u64::from(q.message_count());
+        }
+    }
+    n
+}
 
 /// The shortest wait before retrying what only the user (or the broker's admin) can fix: not
 /// a loop twice a second, yet back soon after someone restores a login or permission.
@@ -277,6 +298,43 @@ impl Runner {
         };
 
         if ended.is_ok() {
+            if matches!(ended, Ok(End::Reconfigured)) {
+                // A queue that goes with this connection (exclusive, or auto-deleted as soon
+                // as its consumer is cancelled) would take what the broker already routed to
+                // it along: consume it empty before letting go. A lasting queue keeps its
+                // messages for the next session.
+                let vanishing: Vec<&String> = queues_consumed
+                    .iter()
+                    .filter(|q| {
+                        active
+                            .conn
+                            .queues
+                            .get(q.as_str())
+                            .is_some_and(|s| s.exclusive || s.auto_delete)
+                    })
+                    .collect();
+                let give_up = Instant::now() + EMPTYING_LIMIT;
+                while !vanishing.is_empty() && Instant::now() < give_up {
+                    match tokio::time::timeout(Duration::from_millis(200), stream.next()).await {
+                        Ok(Some(Ok(delivery))) => {
+                            self.take(&mut batch, delivery, &ctx, &active.rules, report);
+                            if batch.len() >= batch_size {
+                                let _ = writer_tx.send(batch.take()).await;
+                            }
+                        }
+                        Ok(_) => break,
+                        Err(_quiet) => {
+                            // Acks let the broker send the rest of a full prefetch window.
+                            if !batch.is_empty() {
+                                let _ = writer_tx.send(batch.take()).await;
+                            }
+                            if ready(&channel, &vanishing).await == 0 {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
             // Stop deliveries, keep what already arrived.
             for tag in &tags {
                 let _ = channel
@@ -289,21 +347,6 @@ impl Runner {
                 self.take(&mut batch, delivery, &ctx, &active.rules, report);
                 if batch.len() >= batch_size {
                     let _ = writer_tx.send(batch.take()).await;
-                }
-            }
-            if matches!(ended, Ok(End::Reconfigured)) {
-                // The queue may go with this connection (exclusive, auto-delete): take what
-                // the broker already routed to it before letting go.
-                for q in &queues_consumed {
-                    while let Ok(Some(m)) = channel
-                        .basic_get(q.as_str().into(), BasicGetOptions::default())
-                        .await
-                    {
-                        self.take(&mut batch, m.delivery, &ctx, &active.rules, report);
-                        if batch.len() >= batch_size {
-                            let _ = writer_tx.send(batch.take()).await;
-                        }
-                    }
                 }
             }
             if !batch.is_empty() {

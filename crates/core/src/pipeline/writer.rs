@@ -67,7 +67,8 @@ impl Writer {
                         error_chain(&e),
                         retry_in.as_secs().max(1)
                     );
-                    tracing::warn!(%error, "cannot write to the history");
+                    // The event carries it to the CLI and the tray; a log line would say it twice.
+                    tracing::debug!(%error, "cannot write to the history");
                     let _ = self.events.send(PipelineEvent::StoreFailed { error });
                     tokio::select! {
                         _ = self.cancel.cancelled() => return Err(e.into()),
