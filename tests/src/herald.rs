@@ -388,3 +388,26 @@ pub fn output_text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// Opens the history at `db` until it holds at least `messages` messages or `within` has
+/// passed, and returns its last stats.
+pub async fn wait_for_messages(
+    db: &Path,
+    messages: usize,
+    within: std::time::Duration,
+) -> herald_core::history::Stats {
+    let store = herald_core::history::HistoryStore::open(
+        db,
+        &herald_core::sources::RenderContext::default(),
+    )
+    .await
+    .expect("open history");
+    let start = std::time::Instant::now();
+    loop {
+        let s = store.stats(1).await.expect("stats");
+        if s.messages as usize >= messages || start.elapsed() > within {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -6,9 +6,9 @@
 
 use herald_core::config::edit::ConfigEditor;
 use herald_core::filter::{Action, Conditions, Names, RuleSpec};
-use herald_core::history::HistoryStore;
-use herald_core::sources::RenderContext;
-use herald_e2e::herald::{confirm_channel, publish_raw, rabbitmqctl, HeraldDir, Vhost};
+use herald_e2e::herald::{
+    confirm_channel, publish_raw, rabbitmqctl, wait_for_messages, HeraldDir, Vhost,
+};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -141,19 +141,11 @@ fn reloads_while_messages_flow_keep_the_queue_and_every_message() {
     }
     publishing.join().expect("publisher");
 
-    let stored = rt.block_on(async {
-        let store = HistoryStore::open(&dir.db(), &RenderContext::default())
-            .await
-            .expect("open");
-        let start = Instant::now();
-        loop {
-            let s = store.stats(1).await.expect("stats");
-            if s.messages as usize >= MESSAGES || start.elapsed() > Duration::from_secs(60) {
-                break s;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    });
+    let stored = rt.block_on(wait_for_messages(
+        &dir.db(),
+        MESSAGES,
+        Duration::from_secs(60),
+    ));
     std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -225,17 +217,9 @@ fn a_broker_change_reconnects_and_keeps_what_was_already_routed() {
             .await
             .expect("unlock");
         drop(lock);
-        let store = HistoryStore::open(&dir.db(), &RenderContext::default())
+        wait_for_messages(&dir.db(), ROUTED, Duration::from_secs(60))
             .await
-            .expect("open");
-        let start = Instant::now();
-        loop {
-            let s = store.stats(1).await.expect("stats");
-            if s.messages as usize >= ROUTED || start.elapsed() > Duration::from_secs(60) {
-                break s.messages as usize;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            .messages as usize
     });
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -7,13 +7,14 @@
 use herald_core::history::HistoryStore;
 use herald_core::sources::RenderContext;
 use herald_e2e::herald::{
-    confirm_channel, herald_bin, output_text, publish_raw, rabbitmqctl, TopicWorld,
+    confirm_channel, herald_bin, output_text, publish_raw, rabbitmqctl, wait_for_messages,
+    TopicWorld,
 };
 use sqlx::Connection as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn herald(world: &TopicWorld, db: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(herald_bin());
@@ -52,14 +53,8 @@ async fn counts(db: &Path) -> (i64, i64) {
 }
 
 async fn wait_for(db: &Path, messages: i64, within: Duration) -> (i64, i64) {
-    let start = Instant::now();
-    loop {
-        let c = counts(db).await;
-        if c.0 >= messages || start.elapsed() > within {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let s = wait_for_messages(db, messages as usize, within).await;
+    (s.messages, s.quarantined)
 }
 
 /// Deliveries the broker has handed out and not had acknowledged, and those still ready.

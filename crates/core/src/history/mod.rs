@@ -143,13 +143,15 @@ impl HistoryStore {
                 }
             }
         })?;
-        // A damaged file must not be half-upgraded: check it before the migrations write.
-        let check: Result<String, sqlx::Error> = sqlx::query_scalar("PRAGMA quick_check(1)")
-            .fetch_one(&pool)
-            .await;
+        // A damaged file must not be half-upgraded: read its header and schema before the
+        // migrations write. Only those pages: a full integrity check would read the whole
+        // history at every start of every command; damage deeper in is a store fault later.
+        let check: Result<i64, sqlx::Error> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_schema")
+                .fetch_one(&pool)
+                .await;
         match check {
-            Ok(ok) if ok == "ok" => {}
-            Ok(problem) => return Err(damaged(problem)),
+            Ok(_) => {}
             Err(e) if crate::error::is_damaged(&e) => return Err(damaged(e.to_string())),
             Err(source) => {
                 return Err(HistoryError::Open {
