@@ -58,6 +58,8 @@ impl Running {
 /// the reason in the tray; it tries again each time the config file changes, so fixing the
 /// file is enough.
 pub fn spawn<R: Runtime>(app: &AppHandle<R>, local_offset: UtcOffset) {
+    app.state::<Tray>()
+        .update(|m| m.set_local_offset(local_offset));
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         loop {

@@ -1,9 +1,12 @@
 //! Support for Herald's end-to-end tests against a real RabbitMQ: brokers to run against
-//! ([`broker`]) and throw-away TLS certificates for them ([`certs`]).
+//! ([`broker`]) and throw-away TLS certificates for them ([`certs`]); and against a real bus
+//! archive, datagrepper ([`archive`]).
 
+pub mod archive;
 pub mod broker;
 pub mod certs;
 pub mod dbus;
+pub mod fault_proxy;
 pub mod footprint;
 pub mod herald;
 pub mod keyring;

@@ -9,6 +9,7 @@ use herald_core::history::HistoryStore;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod backfill;
 mod bench;
 mod import;
 mod notify_test;
@@ -61,6 +62,8 @@ enum Command {
     Show(query::ShowArgs),
     /// Import recorded messages: `fedora-messaging record` files or fixture files/folders.
     Import(import::ImportArgs),
+    /// Fill a window (or the saved gaps) from the bus archive, through the rules.
+    Backfill(backfill::BackfillArgs),
     /// List, add, remove, edit and test the rules that decide what notifies, what is kept and
     /// what is dropped.
     #[command(subcommand)]
@@ -163,6 +166,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => query::stats(Env::load(&cli, false)?, args).await,
         Command::Rules(cmd) => rules::rules(Env::load(&cli, false)?, cmd).await,
         Command::Import(args) => import::import(Env::load(&cli, false)?, args).await,
+        Command::Backfill(args) => backfill::backfill(Env::load(&cli, false)?, args).await,
         Command::Bench(cmd) => bench::bench(Env::load(&cli, false)?, cmd).await,
         Command::NotifyTest(args) => notify_test::notify_test(args).await,
         Command::OpenLink(args) => notify_test::open_link(args),

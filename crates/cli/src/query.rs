@@ -115,6 +115,12 @@ pub async fn show(env: Env, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "sent at:  {}", m.sent_at)?;
         writeln!(out, "topic:    {}", escape(&m.topic))?;
         writeln!(out, "exchange: {}", escape(&m.exchange))?;
+        if m.backfilled {
+            writeln!(
+                out,
+                "origin:   back-filled from the bus archive (not delivered live)"
+            )?;
+        }
         writeln!(
             out,
             "link:     {}",

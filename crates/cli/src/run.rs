@@ -195,6 +195,74 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
             escape(topic),
             by(rule.as_deref())
         ),
+        PipelineEvent::QueuesChecked {
+            connection,
+            absence: Some(absence),
+            kept,
+            waiting,
+        } => eprintln!(
+            "herald: [{connection}] {}: {}",
+            absence.describe(),
+            if *kept {
+                format!("the queue kept what arrived meanwhile ({waiting} waiting)")
+            } else {
+                "the queue did not survive".to_owned()
+            }
+        ),
+        PipelineEvent::GapFound {
+            connection,
+            start,
+            end,
+            reason,
+            waits,
+        } => eprintln!(
+            "herald: [{connection}] messages missed {} – {} ({}); {}",
+            crate::timearg::show(*start),
+            crate::timearg::show(*end),
+            escape(reason),
+            if *waits {
+                format!(
+                    "not filled by itself: run `herald backfill --since {}`",
+                    crate::timearg::show(*start)
+                )
+            } else {
+                "filling from the archive".to_owned()
+            }
+        ),
+        PipelineEvent::CatchingUp {
+            connection,
+            counts,
+            total,
+            done: true,
+            ..
+        } => eprintln!(
+            "herald: [{connection}] caught up: {} fetched{}, {} stored, {} already known, {} dropped by rules",
+            counts.fetched,
+            total.map(|t| format!(" of {t}")).unwrap_or_default(),
+            counts.stored,
+            counts.known,
+            counts.dropped
+        ),
+        PipelineEvent::CatchingUp {
+            connection,
+            counts,
+            total,
+            done: false,
+            ..
+        } if verbose > 0 => eprintln!(
+            "herald: [{connection}] catching up {}{}",
+            counts.fetched,
+            total.map(|t| format!(" / {t}")).unwrap_or_default()
+        ),
+        PipelineEvent::CatchUpStalled {
+            connection,
+            error,
+            retry_in,
+        } => eprintln!(
+            "herald: [{connection}] catch-up paused: {}; resuming in {} s",
+            escape(error),
+            retry_in.as_secs()
+        ),
         PipelineEvent::Quarantined { id, topic, reason } if verbose > 0 => eprintln!(
             "quarantined {} {}: {}",
             escape(id),

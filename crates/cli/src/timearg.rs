@@ -27,6 +27,15 @@ pub fn parse(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, UsageError>
     Ok(now - d)
 }
 
+/// A Unix time as people read it, in UTC.
+pub fn show(unix: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
 fn bad(s: &str) -> UsageError {
     UsageError(format!(
         "cannot read time {s:?}: use 2024-05-02, 2024-05-02T10:00:00Z, or 30m / 12h / 7d / 2w ago"

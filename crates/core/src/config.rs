@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod catch_up;
 mod connection;
 pub mod edit;
 
+pub use catch_up::{span, CatchUpTuning, FEDORA_DATAGREPPER};
 pub use connection::{Connection, GENERATED_QUEUE};
 
 /// The Fedora public broker. The password is empty: the client certificate identifies users.
@@ -141,12 +143,29 @@ pub struct HeraldSettings {
     /// Notification preferences: digest window, rate limit, quiet hours.
     #[serde(default, skip_serializing_if = "NotifySettings::is_default")]
     pub notifications: NotifySettings,
+    /// The bus archive (datagrepper) that fills gaps, by itself and for `herald backfill`.
+    #[serde(default = "catch_up::default_datagrepper_url")]
+    pub datagrepper_url: String,
+    /// Fill gaps from the archive by itself after Herald was away.
+    #[serde(default = "yes")]
+    pub catch_up: bool,
+    /// Longer gaps wait for the user (`herald backfill`): `12h`, `3d`, `1w`.
+    #[serde(default = "catch_up::default_catch_up_max")]
+    pub catch_up_max: String,
+    #[serde(default, skip_serializing_if = "CatchUpTuning::is_default")]
+    pub catch_up_tuning: CatchUpTuning,
     /// More brokers, each with the same keys as the top level of a fedora-messaging file.
     #[serde(default, skip_serializing)]
     connections: BTreeMap<String, RawConnection>,
 }
 
 impl HeraldSettings {
+    /// Gaps longer than this wait for the user; an unreadable value (refused at load) is
+    /// taken as the default three days.
+    pub fn catch_up_max(&self) -> std::time::Duration {
+        span(&self.catch_up_max).unwrap_or(std::time::Duration::from_secs(3 * 86_400))
+    }
+
     /// The configured history path, with a leading `~` meaning the home directory.
     pub fn database_path(&self) -> Option<PathBuf> {
         let p = self.database.as_deref()?;
@@ -170,6 +189,10 @@ impl Default for HeraldSettings {
             rules: Vec::new(),
             unmatched: None,
             notifications: NotifySettings::default(),
+            datagrepper_url: catch_up::default_datagrepper_url(),
+            catch_up: true,
+            catch_up_max: catch_up::default_catch_up_max(),
+            catch_up_tuning: CatchUpTuning::default(),
             connections: BTreeMap::new(),
         }
     }
@@ -356,6 +379,14 @@ impl Config {
             q.validate()
                 .map_err(|reason| invalid("herald.notifications.quiet_hours", reason))?;
         }
+        if span(&self.herald.catch_up_max).is_none() {
+            return Err(invalid(
+                "herald.catch_up_max",
+                "a length such as 12h, 3d or 1w".to_owned(),
+            ));
+        }
+        crate::catchup::archive::base_url(&self.herald.datagrepper_url)
+            .map_err(|e| invalid("herald.datagrepper_url", e.to_string()))?;
         if self.herald.batch_size == 0 {
             return Err(invalid(
                 "herald.batch_size",

@@ -109,6 +109,8 @@ pub enum HistoryError {
     },
     #[error("invalid search: {0}")]
     BadQuery(String),
+    #[error("cannot encode install state: {0}")]
+    Encode(String),
     #[error(
         "history database {path} was written by a newer Herald (it has upgrade {version}, which \
          this Herald does not know). Nothing was changed: run the newer Herald, or point --db \
@@ -302,4 +304,43 @@ pub enum SecretError {
     NoConnectionName { kind: crate::secrets::SecretKind },
     #[error("cannot put a password into broker URL {url}: {reason}")]
     Url { url: String, reason: String },
+}
+
+/// Talking to the bus archive (datagrepper).
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("archive address: {0}")]
+    Url(String),
+    #[error("cannot set up the archive client: {0}")]
+    Client(String),
+    #[error("the archive did not answer in time")]
+    Timeout,
+    #[error("cannot reach the archive: {0}")]
+    Transport(String),
+    #[error("the archive answered {status}{}{}", if *html { " with an HTML page" } else { "" }, detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Status {
+        status: u16,
+        html: bool,
+        detail: Option<String>,
+    },
+    #[error("the archive's answer is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("the archive's answer cannot be used: {0}")]
+    Answer(String),
+    #[error("history: {0}")]
+    History(#[from] HistoryError),
+}
+
+impl ArchiveError {
+    /// Whether the same request may succeed later: the server or the path to it is failing
+    /// (5xx, 429, a timeout, an HTML page from a proxy), not refusing what was asked.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ArchiveError::Timeout | ArchiveError::Transport(_) => true,
+            ArchiveError::Status { status, html, .. } => {
+                *html || *status >= 500 || *status == 429 || *status == 408
+            }
+            _ => false,
+        }
+    }
 }

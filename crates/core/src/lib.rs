@@ -3,6 +3,7 @@
 //! The `herald` CLI and the tray app are both thin front ends over this crate.
 
 pub mod bus;
+pub mod catchup;
 pub mod config;
 pub mod error;
 pub mod filter;

@@ -151,6 +151,8 @@ pub struct Message {
     pub problems: Vec<String>,
     /// Why the message cannot be used at all; such messages go to quarantine.
     pub quarantine: Option<String>,
+    /// Fetched from the bus archive to fill a gap, not delivered by the broker.
+    pub backfilled: bool,
 }
 
 impl Message {
@@ -247,6 +249,7 @@ impl Message {
             severity,
             problems,
             quarantine,
+            backfilled: false,
         }
     }
 

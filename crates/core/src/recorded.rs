@@ -224,9 +224,9 @@ fn is_fixture(obj: &Map<String, Value>) -> bool {
         || obj.contains_key("body_nest")
 }
 
-/// One message as `fedora-messaging record` writes it:
+/// One message as `fedora-messaging record` writes it (and as the archive returns it):
 /// `{"topic", "headers", "id", "body", "queue", "priority"?}`.
-fn from_record(v: &Value, received_at: OffsetDateTime) -> Result<Envelope, String> {
+pub fn from_record(v: &Value, received_at: OffsetDateTime) -> Result<Envelope, String> {
     let obj = v
         .as_object()
         .ok_or("a recorded message must be a JSON object")?;

@@ -3,6 +3,8 @@
 //! icon, tooltip and menu, at most a few times per second and only where something changed.
 //! The menu is the only way to quit Herald.
 
+pub mod catch_up;
+mod label;
 pub mod model;
 
 use std::sync::{Mutex, MutexGuard};

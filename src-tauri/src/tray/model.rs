@@ -14,6 +14,8 @@ use herald_core::pipeline::PipelineEvent;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::catch_up::CatchUp;
+pub use super::label::plain_label;
 use crate::status::{ConnectionStatus, LinkState, Status};
 
 /// How many of the latest notified messages the menu lists.
@@ -178,6 +180,7 @@ pub struct TrayModel {
     /// Unseen messages whose ids were let go of.
     unread_forgotten: usize,
     pause: Pause,
+    catch_up: CatchUp,
 }
 
 impl TrayModel {
@@ -225,6 +228,10 @@ impl TrayModel {
                 self.halted.get_or_insert_with(|| "stopped".to_owned());
                 true
             }
+            PipelineEvent::QueuesChecked { .. }
+            | PipelineEvent::GapFound { .. }
+            | PipelineEvent::CatchingUp { .. }
+            | PipelineEvent::CatchUpStalled { .. } => self.catch_up.apply(event),
             PipelineEvent::Stored { .. }
             | PipelineEvent::Dropped { .. }
             | PipelineEvent::Quarantined { .. }
@@ -250,6 +257,11 @@ impl TrayModel {
             self.unread_forgotten += 1;
         }
         true
+    }
+
+    /// Catch-up gaps are shown in this offset's local time.
+    pub fn set_local_offset(&mut self, offset: time::UtcOffset) {
+        self.catch_up.set_offset(offset);
     }
 
     /// The pipeline is not running, and why (shown in the tooltip).
@@ -356,7 +368,7 @@ impl TrayModel {
         }
     }
 
-    /// "Herald — connected, 3 unread".
+    /// "Herald — connected, 3 unread · Catching up 2,300 / 5,100 (missed 02:10–06:40)".
     pub fn tooltip(&self, now: Instant) -> String {
         let link = self.trouble().unwrap_or_else(|| {
             if self.links.is_empty() {
@@ -377,7 +389,17 @@ impl TrayModel {
         if self.unread() > 0 {
             parts.push(format!("{} unread", self.unread()));
         }
-        format!("Herald — {}", parts.join(", "))
+        let mut text = format!("Herald — {}", parts.join(", "));
+        // A pipeline that is not running is not catching up either.
+        let several = self.links.len() > 1;
+        if let Some(line) = self
+            .catch_up
+            .line(several)
+            .filter(|_| self.halted.is_none())
+        {
+            text = format!("{text} · {line}");
+        }
+        text
     }
 
     pub fn menu(&self, now: Instant) -> MenuModel {
@@ -460,31 +482,6 @@ impl TrayModel {
             menu: self.menu(now),
         }
     }
-}
-
-/// `text` as one line of plain text of at most `max` characters: control characters and runs
-/// of white space become one space, and a cut text ends with "…".
-pub fn plain_label(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for word in text
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    if out.is_empty() {
-        return "(no summary)".to_owned();
-    }
-    if out.chars().count() > max {
-        let mut cut: String = out.chars().take(max.saturating_sub(1)).collect();
-        cut.truncate(cut.trim_end().len());
-        cut.push('…');
-        return cut;
-    }
-    out
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ import ResultList from "./ResultList.svelte";
 import ResultRow from "./ResultRow.svelte";
 import StatusBar from "./StatusBar.svelte";
 
+const ARCHIVE_TITLE = "Fetched from the bus archive to fill a gap; not delivered live";
 const HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
 const NOW = new Date("2025-01-01T13:00:00Z");
 
@@ -62,6 +63,16 @@ describe("ResultRow", () => {
     expect(row?.textContent).toContain("@alice");
     expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
   });
+
+  it("marks a message fetched from the archive, and only such a message", () => {
+    const row = (backfilled: boolean) =>
+      render(ResultRow, { hit: hit(3, { backfilled, summary: HOSTILE }), index: 0, selected: false, open: false, terms: [], now: NOW, onpick: noop });
+    const badge = row(true).querySelector('[data-testid="archive-badge"]');
+    expect(badge?.textContent).toBe("from archive");
+    expect(badge?.getAttribute("title")).toBe(ARCHIVE_TITLE);
+    expect(badge?.children.length).toBe(0);
+    expect(row(false).querySelector('[data-testid="archive-badge"]')).toBeNull();
+  });
 });
 
 describe("DetailPane", () => {
@@ -90,6 +101,16 @@ describe("DetailPane", () => {
     expect(el.querySelector('[data-testid="detail-link"]')).toBeNull();
     expect(el.textContent).toContain("javascript:alert(1)");
     expect(el.querySelector('[data-testid="detail-rule"]')?.textContent).toBe("no rule");
+  });
+
+  it("marks a back-filled message next to its source, as text", () => {
+    const el = render(DetailPane, props(detail({ backfilled: true, summary: HOSTILE })));
+    const badge = el.querySelector('[data-testid="archive-badge"]');
+    expect(badge?.textContent).toBe("from archive");
+    expect(badge?.getAttribute("title")).toBe(ARCHIVE_TITLE);
+    expect(el.querySelector("img, script")).toBeNull();
+    const live = render(DetailPane, props(detail()));
+    expect(live.querySelector('[data-testid="archive-badge"]')).toBeNull();
   });
 
   it("prints headers and body verbatim as text", () => {

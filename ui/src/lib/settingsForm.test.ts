@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Settings } from "./bindings";
-import { connectionFromForm, fromForm, joinList, parseClock, parseCount, splitList, toForm } from "./settingsForm";
+import { archiveProblem, connectionFromForm, fromForm, joinList, parseClock, parseCount, parseSpan, splitList, toForm } from "./settingsForm";
 
 function settings(): Settings {
   return {
@@ -22,6 +22,9 @@ function settings(): Settings {
     notifications: { enabled: true, digest_window_secs: 30, rate_limit_per_minute: 6, quiet_hours: { start: "22:00", end: "07:00" }, summary_after_quiet: true },
     retention_days: 365,
     retention_max_rows: 2_000_000,
+    catch_up: true,
+    catch_up_max: "3d",
+    datagrepper_url: "https://apps.fedoraproject.org/datagrepper/",
     config_path: "/home/alice/.config/herald/config.toml",
   };
 }
@@ -64,6 +67,23 @@ describe("numbers and times", () => {
     expect(parseClock("noon")).toBeNull();
     expect(parseClock("7")).toBeNull();
   });
+
+  it("reads gap lengths as the config does", () => {
+    expect(parseSpan("3d")).toBe("3d");
+    expect(parseSpan(" 12 h ")).toBe("12h");
+    expect(parseSpan("1w")).toBe("1w");
+    for (const bad of ["", "d", "3", "3y", "-3d", "3 days", "1.5h", "3d4h"]) expect(parseSpan(bad)).toBeNull();
+  });
+
+  it("accepts only http(s) archive addresses without a login", () => {
+    expect(archiveProblem("https://apps.fedoraproject.org/datagrepper/")).toBeNull();
+    expect(archiveProblem(" http://localhost:5000/dg ")).toBeNull();
+    expect(archiveProblem("  ")).toBe("is empty");
+    expect(archiveProblem("apps.fedoraproject.org/datagrepper")).toContain("not a web address");
+    expect(archiveProblem("ftp://archive.example/")).toContain("http:// or https://");
+    expect(archiveProblem("javascript:alert(1)")).toContain("http:// or https://");
+    expect(archiveProblem("https://me:secret@archive.example/")).toContain("user or password");
+  });
 });
 
 describe("settings form", () => {
@@ -104,6 +124,17 @@ describe("settings form", () => {
     expect(r.settings.connections[0]?.has_password).toBe(true);
   });
 
+  it("carries the catch-up switches, trimmed", () => {
+    const form = toForm(settings());
+    expect([form.catchUp, form.catchUpMax, form.datagrepperUrl]).toEqual([true, "3d", "https://apps.fedoraproject.org/datagrepper/"]);
+    form.catchUp = false;
+    form.catchUpMax = " 12 h ";
+    form.datagrepperUrl = " https://archive.example/dg/ ";
+    const r = fromForm(form);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect([r.settings.catch_up, r.settings.catch_up_max, r.settings.datagrepper_url]).toEqual([false, "12h", "https://archive.example/dg/"]);
+  });
+
   it("reports every bad field and sends nothing", () => {
     const form = toForm(settings());
     form.digestSecs = "soon";
@@ -111,10 +142,13 @@ describe("settings form", () => {
     form.quietStart = "23:00";
     form.quietEnd = "";
     form.connections[0]!.url = " ";
+    form.catchUpMax = "three days";
+    form.datagrepperUrl = "ftp://archive.example/";
     const r = fromForm(form);
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.errors.map((e) => e.field).sort()).toEqual(["conn-url-default", "notify-digest", "notify-quiet-end", "retention-rows"]);
+    expect(r.errors.map((e) => e.field).sort()).toEqual(["archive-url", "catch-up-max", "conn-url-default", "notify-digest", "notify-quiet-end", "retention-rows"]);
+    expect(r.errors.find((e) => e.field === "catch-up-max")?.message).toContain("12h, 3d or 1w");
   });
 
   it("normalises quiet hours", () => {

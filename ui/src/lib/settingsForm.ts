@@ -29,6 +29,9 @@ export type SettingsForm = {
   summaryAfterQuiet: boolean;
   retentionDays: string;
   retentionRows: string;
+  catchUp: boolean;
+  catchUpMax: string;
+  datagrepperUrl: string;
   configPath: string;
 };
 
@@ -68,6 +71,27 @@ export function parseClock(text: string): string | null {
   const min = Number(m[2]);
   if (h > 23 || min > 59) return null;
   return `${String(h).padStart(2, "0")}:${m[2]}`;
+}
+
+/** "12h", " 3 d " as "12h", "3d": a whole number and one of s, m, h, d, w, as the config reads it; null otherwise. */
+export function parseSpan(text: string): string | null {
+  const m = /^(\d+)\s*([smhdw])$/.exec(text.trim());
+  return m ? `${m[1]}${m[2]}` : null;
+}
+
+/** Why `text` cannot be the bus archive's address, or null when it can (the shell checks the rest). */
+export function archiveProblem(text: string): string | null {
+  const t = text.trim();
+  if (t === "") return "is empty";
+  let url: URL;
+  try {
+    url = new URL(t);
+  } catch {
+    return "is not a web address (write it as https://host/path/)";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "must start with http:// or https://";
+  if (url.username !== "" || url.password !== "") return "must not hold a user or password";
+  return null;
 }
 
 const orEmpty = (v: string | null) => v ?? "";
@@ -119,6 +143,9 @@ export function toForm(s: Settings): SettingsForm {
     summaryAfterQuiet: n.summary_after_quiet,
     retentionDays: String(s.retention_days),
     retentionRows: String(s.retention_max_rows),
+    catchUp: s.catch_up,
+    catchUpMax: s.catch_up_max,
+    datagrepperUrl: s.datagrepper_url,
     configPath: s.config_path,
   };
 }
@@ -149,6 +176,11 @@ export function fromForm(f: SettingsForm): Converted {
     if (start !== null && end !== null) quiet = { start, end };
   }
 
+  const catchUpMax = parseSpan(f.catchUpMax);
+  if (catchUpMax === null) errors.push({ field: "catch-up-max", message: "Longest gap filled by itself must be a length like 12h, 3d or 1w" });
+  const archive = archiveProblem(f.datagrepperUrl);
+  if (archive !== null) errors.push({ field: "archive-url", message: `Archive address ${archive}` });
+
   for (const c of f.connections) {
     if (c.url.trim() === "") errors.push({ field: `conn-url-${c.name}`, message: `Connection ${c.name}: the URL is empty` });
   }
@@ -171,6 +203,9 @@ export function fromForm(f: SettingsForm): Converted {
       },
       retention_days: days,
       retention_max_rows: rows,
+      catch_up: f.catchUp,
+      catch_up_max: catchUpMax ?? "",
+      datagrepper_url: f.datagrepperUrl.trim(),
       config_path: f.configPath,
     },
   };

@@ -19,6 +19,7 @@ export function hit(key: number, fields: Partial<Hit> = {}): Hit {
     rule: null,
     action: "history",
     read: false,
+    backfilled: false,
     ...fields,
   };
 }

@@ -3,8 +3,8 @@
 //! table.
 
 use super::{
-    fedora_cert_dir, redact_url, BindingSpec, ExchangeSpec, Qos, QueueSpec, RawConnection, Tls,
-    FEDORA_PUBLIC_URL, PRIMARY,
+    fedora_cert_dir, redact_url, BindingSpec, CatchUpTuning, ExchangeSpec, Qos, QueueSpec,
+    RawConnection, Tls, FEDORA_PUBLIC_URL, PRIMARY,
 };
 use crate::error::ConfigError;
 use std::collections::BTreeMap;
@@ -152,9 +152,17 @@ impl Connection {
         self.queues.contains_key(GENERATED_QUEUE)
     }
 
-    /// This connection with the generated queue's stand-in replaced by `name`.
-    pub fn with_generated_queue(mut self, name: &str) -> Connection {
-        if let Some(spec) = self.queues.remove(GENERATED_QUEUE) {
+    /// This connection with the generated queue's stand-in replaced by `name`. With `kept`,
+    /// the queue outlives the connection (durable, neither exclusive nor auto-deleted) so a
+    /// restart or a short absence misses nothing, and carries its own expiry and length limit
+    /// so an abandoned install never grows it without bound on a broker without a sweeper
+    /// policy. Without, it is private to the connection (for a broker that refuses the other).
+    pub fn with_generated_queue(mut self, name: &str, kept: Option<&CatchUpTuning>) -> Connection {
+        if self.queues.remove(GENERATED_QUEUE).is_some() {
+            let spec = match kept {
+                Some(t) => kept_queue(t),
+                None => private_queue(),
+            };
             self.queues.insert(name.to_owned(), spec);
             for b in &mut self.bindings {
                 if b.queue == GENERATED_QUEUE {
@@ -168,6 +176,19 @@ impl Connection {
     /// The broker URL with any password replaced, safe for logs and messages.
     pub fn redacted_url(&self) -> String {
         redact_url(&self.amqp_url)
+    }
+}
+
+fn kept_queue(t: &CatchUpTuning) -> QueueSpec {
+    let mut arguments = toml::Table::new();
+    let int = |n: u64| toml::Value::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+    arguments.insert("x-expires".to_owned(), int(t.queue_expires_ms.max(1)));
+    arguments.insert("x-max-length-bytes".to_owned(), int(t.queue_max_bytes));
+    QueueSpec {
+        durable: true,
+        auto_delete: false,
+        exclusive: false,
+        arguments,
     }
 }
 

@@ -23,9 +23,26 @@ fn empty_file_is_the_fedora_public_profile() {
     assert_eq!(cfg.primary().bindings[0].queue, *name);
     // Loading twice gives the same connection, so a reload does not look like a change.
     assert_eq!(parse("").expect("again").primary(), cfg.primary());
-    let named = cfg.primary().clone().with_generated_queue("7b1c");
+    let named = cfg.primary().clone().with_generated_queue("7b1c", None);
     assert!(named.queues.contains_key("7b1c") && !named.uses_generated_queue());
     assert_eq!(named.bindings[0].queue, "7b1c");
+    assert!(
+        named.queues["7b1c"].exclusive,
+        "private when the broker refuses a kept one"
+    );
+    // Kept: it outlives the connection, with an expiry and a length limit of its own.
+    let tuning = crate::config::CatchUpTuning::default();
+    let kept = cfg
+        .primary()
+        .clone()
+        .with_generated_queue("7b1c", Some(&tuning));
+    let q = &kept.queues["7b1c"];
+    assert!(q.durable && !q.exclusive && !q.auto_delete);
+    assert_eq!(q.arguments["x-expires"].as_integer(), Some(3_600_000));
+    assert_eq!(
+        q.arguments["x-max-length-bytes"].as_integer(),
+        Some(50 * 1024 * 1024)
+    );
 }
 
 #[test]

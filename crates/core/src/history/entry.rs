@@ -147,6 +147,8 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, HistoryError>
     let mut msg = Message::decode(env);
     // The stored id wins: it may have been a derived one under an older scheme.
     msg.id = text("id")?;
+    // Quarantine rows have no such column: they are never back-filled.
+    msg.backfilled = row.try_get("backfilled").unwrap_or(false);
     Ok(msg)
 }
 

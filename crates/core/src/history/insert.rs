@@ -29,7 +29,7 @@ impl InsertReport {
     }
 }
 
-/// Rows per multi-row statement: 25 columns each stays far below SQLite's 32766 variables.
+/// Rows per multi-row statement: 26 columns each stays far below SQLite's 32766 variables.
 const MESSAGE_CHUNK: usize = 400;
 /// Values per lookup statement (ids of a batch, seconds of a batch).
 const LOOKUP_CHUNK: usize = 3000;
@@ -50,7 +50,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 const MESSAGE_COLUMNS: &str = "INSERT INTO messages (rowid, id, exchange, topic, sent_at, \
      received_at, severity, source, kind, summary, details, url, agent, icon, users, packages, \
      body_text, properties, headers, has_headers, body, problems, renderer_version, rule, \
-     action) ";
+     action, backfilled) ";
 
 impl HistoryStore {
     /// Writes a batch in one transaction. When this returns `Ok`, every entry is durable.
@@ -265,7 +265,8 @@ async fn insert_messages(
             .push_bind((!m.problems.is_empty()).then(|| json(&m.problems)))
             .push_bind(crate::sources::RENDERER_VERSION)
             .push_bind(s.rule.as_deref().map(str::to_owned))
-            .push_bind(s.action.as_str());
+            .push_bind(s.action.as_str())
+            .push_bind(m.backfilled);
     });
     b.build()
         .execute(&mut *conn)

@@ -83,6 +83,8 @@ pub struct Hit {
     pub action: String,
     /// Whether it was marked read.
     pub read: bool,
+    /// Fetched from the bus archive to fill a gap, not delivered live.
+    pub backfilled: bool,
 }
 
 /// One page of hits, newest first. A page may hold fewer hits than asked for and still have
@@ -99,7 +101,7 @@ pub struct Page {
 /// The columns [`hit_from_row`] reads, for a query over `messages m`.
 pub(super) const HIT_COLUMNS: &str = "m.rowid, m.id, m.topic, m.exchange, m.sent_at, \
      m.severity, m.source, m.kind, m.summary, m.url, m.users, m.packages, m.agent, m.rule, \
-     m.action, NOT EXISTS (SELECT 1 FROM unread WHERE unread.message = m.rowid) AS read";
+     m.action, m.backfilled, NOT EXISTS (SELECT 1 FROM unread WHERE unread.message = m.rowid) AS read";
 
 impl HistoryStore {
     /// Runs a search, newest first.
@@ -276,6 +278,7 @@ pub(super) fn hit_from_row(row: &SqliteRow) -> Result<Hit, HistoryError> {
         rule: row.try_get("rule").map_err(e())?,
         action: row.try_get("action").map_err(e())?,
         read: row.try_get("read").map_err(e())?,
+        backfilled: row.try_get("backfilled").map_err(e())?,
     })
 }
 
@@ -442,6 +445,7 @@ mod tests {
             rule: None,
             action: "history".into(),
             read: true,
+            backfilled: false,
         };
         let page = Page {
             hits: vec![hit],
@@ -454,6 +458,7 @@ mod tests {
                 "sent_at": "2024-05-02T10:00:00Z", "severity": 20, "source": "koji",
                 "kind": "k", "summary": "s", "url": null, "users": ["alice"], "packages": [],
                 "agent": null, "rule": null, "action": "history", "read": true,
+                "backfilled": false,
             }], "next_before": 7})
         );
     }

@@ -21,6 +21,77 @@ impl HistoryStore {
             .await
             .map_err(HistoryError::query("read the generated queue name"))
     }
+
+    /// A kept value, read as JSON; `None` when absent or no longer readable (a value written
+    /// by another version is dropped rather than trusted).
+    pub async fn state<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, HistoryError> {
+        let text: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = ?")
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(HistoryError::query("read install state"))?;
+        Ok(text.and_then(|t| match serde_json::from_str(&t) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "install state not readable; starting afresh");
+                None
+            }
+        }))
+    }
+
+    /// Keeps `value` (as JSON) under `key`, replacing what was there.
+    pub async fn set_state<T: serde::Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), HistoryError> {
+        let text = serde_json::to_string(value).map_err(|e| HistoryError::Encode(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO state (key, value) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(text)
+        .execute(self.pool())
+        .await
+        .map_err(HistoryError::query("keep install state"))?;
+        Ok(())
+    }
+
+    /// Keeps `value` under `key` unless the kept value's number at `path` (a JSON path such
+    /// as `$.sent_at`) is larger: one statement, as the writer calls it after every batch.
+    pub async fn raise_state<T: serde::Serialize>(
+        &self,
+        key: &str,
+        path: &str,
+        value: &T,
+    ) -> Result<(), HistoryError> {
+        let text = serde_json::to_string(value).map_err(|e| HistoryError::Encode(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO state (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value \
+             WHERE json_extract(excluded.value, ?3) >= coalesce(json_extract(value, ?3), 0)",
+        )
+        .bind(key)
+        .bind(text)
+        .bind(path)
+        .execute(self.pool())
+        .await
+        .map_err(HistoryError::query("keep install state"))?;
+        Ok(())
+    }
+
+    pub async fn clear_state(&self, key: &str) -> Result<(), HistoryError> {
+        sqlx::query("DELETE FROM state WHERE key = ?")
+            .bind(key)
+            .execute(self.pool())
+            .await
+            .map_err(HistoryError::query("clear install state"))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -83,6 +83,35 @@ impl HistoryStore {
         Ok(out)
     }
 
+    /// Among `ids`, those already stored (or quarantined).
+    pub async fn known_ids(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashSet<String>, HistoryError> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let mut b: sqlx::QueryBuilder<sqlx::Sqlite> =
+                sqlx::QueryBuilder::new("SELECT id FROM messages WHERE id IN (");
+            let mut list = b.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            b.push(") UNION SELECT id FROM quarantine WHERE id IN (");
+            let mut list = b.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            b.push(")");
+            let found: Vec<String> = b
+                .build_query_scalar()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(HistoryError::query("find known messages"))?;
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
     pub async fn stats(&self, top_topics: u32) -> Result<Stats, HistoryError> {
         let e = HistoryError::query;
         let one = |sql: &'static str| async move {

@@ -561,7 +561,8 @@ fn typescript_declarations_match_the_ipc_contract() {
         "type Hit = { key: number, id: string, topic: string, exchange: string, \
          sent_at: string, severity: number, source: string, kind: string, summary: string, \
          url: string | null, users: Array<string>, packages: Array<string>, \
-         agent: string | null, rule: string | null, action: string, read: boolean, };"
+         agent: string | null, rule: string | null, action: string, read: boolean, \
+         backfilled: boolean, };"
     );
     assert_eq!(
         shape(Page::decl(&cfg)),

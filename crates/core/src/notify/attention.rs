@@ -24,9 +24,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
+mod away;
 mod held;
 mod screen;
 mod text;
+pub use away::while_away;
 use held::Held;
 use screen::{Bucket, Slots};
 use text::Digest;
@@ -296,6 +298,11 @@ impl Attention {
             Some(Some(until)) => now < until,
             None => false,
         }
+    }
+
+    /// Whether nothing should be shown now: notifications off, paused, or quiet hours.
+    pub fn holds(&self, now: Instant, local: OffsetDateTime) -> bool {
+        !self.settings.enabled || self.paused(now) || self.quiet(local)
     }
 
     /// Holds the candidates of `rule` until `until`.

@@ -13,7 +13,7 @@ mod outcome;
 mod settings;
 mod text;
 
-pub use attention::{Attention, Candidate, Planned, Verdict};
+pub use attention::{while_away, Attention, Candidate, Planned, Verdict};
 pub use freedesktop::{Freedesktop, ServerInfo};
 pub use open::open_link;
 pub use outcome::outcome;

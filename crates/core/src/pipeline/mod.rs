@@ -17,6 +17,7 @@
 //! first, then the queue is re-bound (new bindings before old ones go), on a control channel,
 //! so the consumer and its queue are never interrupted.
 
+use crate::catchup::{Absence, Counts};
 use crate::config::Config;
 use crate::error::BusError;
 use crate::filter::Action;
@@ -30,7 +31,9 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+mod catch_up;
 mod config_watch;
+mod gap;
 mod notify;
 mod session;
 mod writer;
@@ -138,6 +141,41 @@ pub enum PipelineEvent {
     ReloadFailed {
         connection: String,
         error: String,
+    },
+    /// After connecting again: whether the queues kept what the broker routed meanwhile.
+    QueuesChecked {
+        connection: String,
+        /// How the previous session ended.
+        absence: Option<Absence>,
+        /// Every queue survived (and held `waiting` messages).
+        kept: bool,
+        waiting: u64,
+    },
+    /// Messages were missed between `start` and `end` (Unix seconds); they are fetched from
+    /// the archive, or (`waits`) wait for `herald backfill` because the gap is too long or
+    /// catch-up is off.
+    GapFound {
+        connection: String,
+        start: i64,
+        end: i64,
+        reason: String,
+        waits: bool,
+    },
+    /// Progress of a catch-up after each archive page, and its end (`done`).
+    CatchingUp {
+        connection: String,
+        start: i64,
+        end: i64,
+        counts: Counts,
+        /// The archive's count for the window.
+        total: Option<u64>,
+        done: bool,
+    },
+    /// The archive failed; the catch-up keeps its place and resumes after `retry_in`.
+    CatchUpStalled {
+        connection: String,
+        error: String,
+        retry_in: Duration,
     },
     Stopped,
 }
@@ -266,6 +304,12 @@ impl Pipeline {
         let settings = cfg.herald.notifications.clone();
         let reloader = Reloader::new(cfg);
         let (candidates_tx, candidates) = mpsc::channel(256);
+        // Every connection hears the machine sleep and wake.
+        let sleep = crate::catchup::sleep::watch(cancel.clone());
+        // Once every session ended by itself (`--until-idle`), the catch-up workers finish
+        // the windows they can walk now and stop.
+        let drain = CancellationToken::new();
+        let mut workers = Vec::new();
         let (control_tx, control) = mpsc::unbounded_channel();
         let actions = opts.notifier.as_ref().is_some_and(|n| n.supports_actions());
         let stage = notify::Stage {
@@ -287,6 +331,21 @@ impl Pipeline {
             .into_iter()
             .enumerate()
             .map(|(i, name)| {
+                let ledger = crate::catchup::Ledger::new(store.clone(), &name);
+                let wake = Arc::new(tokio::sync::Notify::new());
+                workers.push(tokio::spawn(
+                    catch_up::Worker {
+                        ledger: ledger.clone(),
+                        store: store.clone(),
+                        config: reloader.config.subscribe(),
+                        events: events.clone(),
+                        notify: candidates_tx.clone(),
+                        wake: wake.clone(),
+                        cancel: cancel.clone(),
+                        drain: drain.clone(),
+                    }
+                    .run(),
+                ));
                 let runner = session::Runner {
                     connection: name,
                     config: reloader.config.subscribe(),
@@ -299,12 +358,24 @@ impl Pipeline {
                     // Retention is one job for the whole history.
                     prunes: i == 0,
                     generated_queue: String::new(),
+                    ledger,
+                    catch_up: wake,
+                    sleep: Some(sleep.subscribe()),
+                    kept_refused: false,
+                    absence: None,
+                    handed_over: false,
                 };
                 tokio::spawn(runner.run())
             })
             .collect();
         drop(candidates_tx);
-        let task = tokio::spawn(supervise(runners, stage, events.clone(), cancel.clone()));
+        let task = tokio::spawn(supervise(
+            runners,
+            (workers, drain),
+            stage,
+            events.clone(),
+            cancel.clone(),
+        ));
         PipelineHandle {
             events,
             cancel,
@@ -318,6 +389,7 @@ impl Pipeline {
 /// Waits for every connection's loop; the first fatal error stops the others.
 async fn supervise(
     runners: Vec<JoinHandle<Result<RunReport, BusError>>>,
+    (workers, drain): (Vec<JoinHandle<()>>, CancellationToken),
     stage: JoinHandle<()>,
     events: broadcast::Sender<PipelineEvent>,
     cancel: CancellationToken,
@@ -339,8 +411,12 @@ async fn supervise(
             }
         }
     }
-    // The runners' writers were the stage's only senders: it ends once it has recorded what
-    // they handed over.
+    drain.cancel();
+    for w in workers {
+        let _ = w.await;
+    }
+    // The runners' writers and the catch-up workers were the stage's only senders: it ends
+    // once it has recorded what they handed over.
     let _ = stage.await;
     let _ = events.send(PipelineEvent::Stopped);
     match first_error {

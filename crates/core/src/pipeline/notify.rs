@@ -20,6 +20,15 @@ const SNOOZE: Duration = Duration::from_secs(3600);
 /// Priority of "Mute <package>" rules: before every default and ordinary rule.
 const MUTE_PRIORITY: i32 = 5;
 
+/// Messages handed to the stage once committed.
+#[derive(Debug)]
+pub(super) enum Offer {
+    /// Delivered by the broker: the attention policy decides.
+    Live(Vec<Candidate>),
+    /// Filled in from the archive: one "While you were away" digest per source.
+    Away(Vec<Candidate>),
+}
+
 /// Commands from the front ends.
 #[derive(Debug)]
 pub(super) enum Control {
@@ -33,7 +42,7 @@ pub(super) struct Stage {
     pub attention: Attention,
     pub store: HistoryStore,
     pub events: broadcast::Sender<PipelineEvent>,
-    pub candidates: mpsc::Receiver<Vec<Candidate>>,
+    pub candidates: mpsc::Receiver<Offer>,
     pub control: mpsc::UnboundedReceiver<Control>,
     pub config_path: Option<PathBuf>,
     pub reloader: Reloader,
@@ -58,7 +67,8 @@ impl Stage {
                 .map(tokio::time::Instant::from_std);
             tokio::select! {
                 batch = self.candidates.recv() => match batch {
-                    Some(batch) => self.offer(batch).await,
+                    Some(Offer::Live(batch)) => self.offer(batch).await,
+                    Some(Offer::Away(batch)) => self.away(batch).await,
                     None => break,
                 },
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
@@ -101,6 +111,30 @@ impl Stage {
                 None => verdict.fate,
             };
             fates.push((id, fate));
+        }
+        if let Err(e) = self.store.set_fates(&fates).await {
+            tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
+        }
+    }
+
+    /// Tells what a catch-up filled in, once per source. Quiet hours and a pause hold live
+    /// notifications and their own summary follows; these are history already, so then they
+    /// are only recorded.
+    async fn away(&mut self, batch: Vec<Candidate>) {
+        let held =
+            self.notifier.is_none() || self.attention.holds(Instant::now(), self.local_now());
+        let mut fates = Vec::new();
+        for p in crate::notify::while_away(batch) {
+            let fate = if self.notifier.is_none() {
+                Fate::Disabled
+            } else if held {
+                Fate::Quiet
+            } else if self.show(p.clone()).await {
+                Fate::Coalesced
+            } else {
+                Fate::Failed
+            };
+            fates.extend(p.covers.into_iter().map(|id| (id, fate)));
         }
         if let Err(e) = self.store.set_fates(&fates).await {
             tracing::warn!(error = %error_chain(&e), "could not record notification decisions");

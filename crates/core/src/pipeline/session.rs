@@ -1,22 +1,24 @@
 //! One connection's loop: connect, bind as the rules ask, consume, decide, hand batches to
 //! the writer; reconnect with backoff when the session ends; re-bind when the rules change.
 
+use super::gap::{alive, gap_deadline, next_sleep, refused_kept_queue, unix_now, Verdict};
 use super::writer::{Batch, Writer};
 use super::{backoff, error_chain, PipelineEvent, PipelineOptions, RunReport};
 use crate::bus::{self, topology};
+use crate::catchup::sleep::SleepEvent;
+use crate::catchup::{Absence, Ledger};
 use crate::config::{Config, Connection};
 use crate::error::BusError;
-use crate::filter::{Action, RuleSet, Subject};
+use crate::filter::RuleSet;
 use crate::history::{Entry, HistoryStore};
 use crate::message::{Envelope, Message};
-use crate::notify::Candidate;
 use futures_util::StreamExt;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -49,7 +51,7 @@ pub(super) struct Runner {
     pub connection: String,
     pub config: watch::Receiver<Arc<Config>>,
     /// Committed messages marked notify go here.
-    pub notify: mpsc::Sender<Vec<Candidate>>,
+    pub notify: mpsc::Sender<super::notify::Offer>,
     pub store: HistoryStore,
     pub opts: PipelineOptions,
     pub events: broadcast::Sender<PipelineEvent>,
@@ -60,9 +62,22 @@ pub(super) struct Runner {
     pub prunes: bool,
     /// The install's queue name for a config that names none (set when the runner starts).
     pub generated_queue: String,
+    /// What the catch-up remembers for this connection.
+    pub ledger: Ledger,
+    /// Pokes the connection's catch-up worker after a new job is saved.
+    pub catch_up: Arc<Notify>,
+    /// Suspend and resume, from logind or the clock.
+    pub sleep: Option<broadcast::Receiver<SleepEvent>>,
+    /// The broker refused to keep the generated queue: use a private one.
+    pub kept_refused: bool,
+    /// How the previous session ended, for the next one to say.
+    pub absence: Option<Absence>,
+    /// The previous session ended for new broker settings, having consumed its vanishing
+    /// queues empty: the next one has no gap to look for.
+    pub handed_over: bool,
 }
 
-enum End {
+pub(super) enum End {
     Shutdown,
     Idle,
     /// The connection's broker settings changed: reconnect now.
@@ -70,10 +85,10 @@ enum End {
 }
 
 /// The rules and settings a session works with, swapped as a whole on reload.
-struct Active {
-    cfg: Arc<Config>,
-    conn: Connection,
-    rules: RuleSet,
+pub(super) struct Active {
+    pub cfg: Arc<Config>,
+    pub conn: Connection,
+    pub rules: RuleSet,
 }
 
 impl Runner {
@@ -91,7 +106,10 @@ impl Runner {
             .find(|c| c.name == self.connection)
             .cloned()
             .ok_or_else(|| format!("connection {:?} is no longer configured", self.connection))?
-            .with_generated_queue(&self.generated_queue);
+            .with_generated_queue(
+                &self.generated_queue,
+                (!self.kept_refused).then_some(&cfg.herald.catch_up_tuning),
+            );
         let rules = cfg
             .rule_set(&self.connection)
             .map_err(|e| error_chain(&e))?;
@@ -105,6 +123,13 @@ impl Runner {
                 // Still consume: a queue of this run's own is better than none.
                 tracing::warn!(connection = %self.connection, error = %error_chain(&e), "cannot keep a queue name for this install; using one for this run");
                 uuid::Uuid::new_v4().to_string()
+            }
+        };
+        self.absence = match self.ledger.start_session(unix_now()).await {
+            Ok(before) => before.and_then(|m| m.absence),
+            Err(e) => {
+                tracing::warn!(error = %error_chain(&e), "cannot record the session");
+                None
             }
         };
         let mut report = RunReport::default();
@@ -136,9 +161,28 @@ impl Runner {
             }
             let error = match result {
                 Ok(End::Shutdown | End::Idle) => break,
-                Ok(End::Reconfigured) => continue,
+                Ok(End::Reconfigured) => {
+                    // Its vanishing queues were consumed empty: nothing to catch up.
+                    self.handed_over = true;
+                    continue;
+                }
                 Err(e) => e,
             };
+            if self.absence.is_none() {
+                self.absence = Some(Absence::NetworkLost);
+            }
+            // Only the Fedora public broker is known to have rules of its own about queues;
+            // elsewhere a refusal is a permission for the admin to fix, and is said as such.
+            let public = self
+                .config
+                .borrow()
+                .connections
+                .iter()
+                .any(|c| c.name == self.connection && c.fedora_public_profile);
+            if public && !self.kept_refused && refused_kept_queue(&error, &self.generated_queue) {
+                tracing::warn!(connection = %self.connection, "the broker does not keep a queue for Herald; using a private one (gaps are filled from the archive)");
+                self.kept_refused = true;
+            }
             if self.cancel.is_cancelled() {
                 break;
             }
@@ -174,6 +218,9 @@ impl Runner {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+        if let Err(e) = self.ledger.end_session(Absence::Stopped, unix_now()).await {
+            tracing::warn!(error = %error_chain(&e), "cannot record the end of the session");
+        }
         Ok(report)
     }
 
@@ -196,6 +243,7 @@ impl Runner {
         connected: &mut bool,
     ) -> Result<End, BusError> {
         let conn = bus::connect(&active.conn).await?;
+        let mut watch = self.check_gap(&conn, &active).await;
         let rules = active.cfg.rules_for(&self.connection);
         let applied = topology::setup(&conn, &active.conn, &rules, active.cfg.unmatched()).await?;
         let channel = applied.channel.clone();
@@ -249,6 +297,7 @@ impl Runner {
             notify: self.notify.clone(),
             abort_after_commit: self.abort_after_commit,
             cancel: self.cancel.clone(),
+            ledger: self.ledger.clone(),
         }
         .spawn();
         let ctx = active.cfg.render_context();
@@ -274,7 +323,11 @@ impl Runner {
                 }
                 next = stream.next() => match next {
                     Some(Ok(delivery)) => {
-                        self.take(&mut batch, delivery, &ctx, &active.rules, report);
+                        let (sent_at, len) = self.take(&mut batch, delivery, &ctx, &active.rules, report);
+                        if let Some(w) = &mut watch {
+                            let verdict = w.delivered(sent_at, len);
+                            self.gap_verdict(&mut watch, verdict).await;
+                        }
                         if batch.len() >= batch_size && writer_tx.send(batch.take()).await.is_err() {
                             break Err(BusError::WriterStopped);
                         }
@@ -294,9 +347,35 @@ impl Runner {
                 }
                 _ = sleep_until(idle_deadline.unwrap_or_else(Instant::now)),
                     if idle_deadline.is_some() && batch.is_empty() => break Ok(End::Idle),
+                _ = sleep_until(gap_deadline(&watch)), if watch.as_ref().is_some_and(|w| w.deadline().is_some()) => {
+                    let verdict = watch.as_ref().map_or(Verdict::NoGap, |w| w.timed_out(unix_now()));
+                    self.gap_verdict(&mut watch, verdict).await;
+                }
+                event = next_sleep(&mut self.sleep) => match event {
+                    SleepEvent::Sleeping => {
+                        tracing::info!(connection = %self.connection, "the computer is going to sleep");
+                        self.absence = Some(Absence::Suspended);
+                    }
+                    SleepEvent::Woke { slept } => {
+                        self.absence = Some(Absence::Suspended);
+                        if !alive(&conn, &queues_consumed).await {
+                            tracing::info!(connection = %self.connection, ?slept, "the connection did not survive the sleep; reconnecting");
+                            break Err(BusError::Stopped("the connection did not survive the computer's sleep".to_owned()));
+                        }
+                        tracing::info!(connection = %self.connection, ?slept, "the connection survived the sleep");
+                        self.absence = None;
+                    }
+                },
             }
         };
 
+        // A session that ends before the first message back still found a gap, up to now.
+        if watch.as_ref().is_some_and(|w| w.deadline().is_some()) {
+            let verdict = watch
+                .as_ref()
+                .map_or(Verdict::NoGap, |w| w.timed_out(unix_now()));
+            self.gap_verdict(&mut watch, verdict).await;
+        }
         if ended.is_ok() {
             if matches!(ended, Ok(End::Reconfigured)) {
                 // A queue that goes with this connection (exclusive, or auto-deleted as soon
@@ -317,7 +396,7 @@ impl Runner {
                 while !vanishing.is_empty() && Instant::now() < give_up {
                     match tokio::time::timeout(Duration::from_millis(200), stream.next()).await {
                         Ok(Some(Ok(delivery))) => {
-                            self.take(&mut batch, delivery, &ctx, &active.rules, report);
+                            let _ = self.take(&mut batch, delivery, &ctx, &active.rules, report);
                             if batch.len() >= batch_size {
                                 let _ = writer_tx.send(batch.take()).await;
                             }
@@ -344,7 +423,7 @@ impl Runner {
             while let Ok(Some(Ok(delivery))) =
                 tokio::time::timeout(Duration::from_millis(200), stream.next()).await
             {
-                self.take(&mut batch, delivery, &ctx, &active.rules, report);
+                let _ = self.take(&mut batch, delivery, &ctx, &active.rules, report);
                 if batch.len() >= batch_size {
                     let _ = writer_tx.send(batch.take()).await;
                 }
@@ -370,7 +449,8 @@ impl Runner {
         Ok(end)
     }
 
-    /// Decodes a delivery as it arrives and admits it to the batch.
+    /// Decodes a delivery as it arrives and admits it to the batch. Returns when it was sent
+    /// (Unix seconds) and its body's length, which tell the end of a gap.
     fn take(
         &self,
         batch: &mut Batch,
@@ -378,16 +458,14 @@ impl Runner {
         ctx: &crate::sources::RenderContext,
         rules: &RuleSet,
         report: &mut RunReport,
-    ) {
+    ) -> (i64, usize) {
         let tag = delivery.delivery_tag;
+        let len = delivery.data.len();
         let env = Envelope::from_delivery(delivery, OffsetDateTime::now_utc());
-        self.admit(
-            batch,
-            Entry::new(Message::decode(env), ctx),
-            tag,
-            rules,
-            report,
-        );
+        let msg = Message::decode(env);
+        let sent_at = msg.sent_at.unix_timestamp();
+        self.admit(batch, Entry::new(msg, ctx), tag, rules, report);
+        (sent_at, len)
     }
 
     /// Applies the rules to one decoded delivery and adds it to the batch: stored with its
@@ -395,29 +473,26 @@ impl Runner {
     fn admit(
         &self,
         batch: &mut Batch,
-        mut entry: Entry,
+        entry: Entry,
         tag: u64,
         rules: &RuleSet,
         report: &mut RunReport,
     ) {
-        if let Entry::Stored(s) = &mut entry {
-            let decision = rules.evaluate(&Subject::of(s));
-            if decision.action == Action::Drop {
+        match crate::catchup::judge(entry, rules) {
+            Ok(entry) => batch.push(entry, tag),
+            Err((entry, rule)) => {
                 report.dropped += 1;
                 if self.events.receiver_count() > 0 {
+                    let msg = entry.message();
                     self.emit(PipelineEvent::Dropped {
-                        id: s.msg.id.clone(),
-                        topic: s.msg.topic.clone(),
-                        rule: decision.rule.as_deref().map(str::to_owned),
+                        id: msg.id.clone(),
+                        topic: msg.topic.clone(),
+                        rule: rule.as_deref().map(str::to_owned),
                     });
                 }
                 batch.push_dropped(tag);
-                return;
             }
-            s.action = decision.action;
-            s.rule = decision.rule;
         }
-        batch.push(entry, tag);
     }
 
     /// Takes a changed config into the running session. Returns `false` when the

@@ -25,11 +25,13 @@ pub(super) struct Writer {
     pub channel: lapin::Channel,
     pub events: broadcast::Sender<PipelineEvent>,
     /// Committed messages marked notify, for the notification stage.
-    pub notify: mpsc::Sender<Vec<Candidate>>,
+    pub notify: mpsc::Sender<super::notify::Offer>,
     /// Fault injection for the redelivery test: die between commit and ack.
     pub abort_after_commit: bool,
     /// Ends a wait for the store to recover; the batch then stays unacked.
     pub cancel: tokio_util::sync::CancellationToken,
+    /// Where the newest live message committed is recorded: the start of any later gap.
+    pub ledger: crate::catchup::Ledger,
 }
 
 impl Writer {
@@ -87,6 +89,7 @@ impl Writer {
             std::process::abort();
         }
         batch.ack(&self.channel).await?;
+        self.note_live(&batch.entries).await;
         // Messages this batch added, and redeliveries of stored ones whose notification was
         // never decided (the previous run stopped between commit and notification); the others
         // were notified, or deliberately not, the first time.
@@ -125,7 +128,7 @@ impl Writer {
             .collect();
         if !notify.is_empty() {
             // The stage only ends after the writers, so this fails only if it panicked.
-            let _ = self.notify.send(notify).await;
+            let _ = self.notify.send(super::notify::Offer::Live(notify)).await;
         }
         if self.events.receiver_count() > 0 {
             for e in &batch.entries {
@@ -151,6 +154,21 @@ impl Writer {
             let _ = self.events.send(PipelineEvent::Committed(written));
         }
         Ok(written)
+    }
+
+    /// Records the newest message of a committed batch as the last one heard live. After the
+    /// ack: a crash in between leaves an older mark, which only widens a later gap.
+    async fn note_live(&self, entries: &[Entry]) {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let newest = entries
+            .iter()
+            .map(|e| e.message().sent_at.unix_timestamp())
+            .max();
+        if let Some(sent_at) = newest {
+            if let Err(e) = self.ledger.note_live(sent_at, now).await {
+                tracing::warn!(error = %error_chain(&e), "cannot record the last live message");
+            }
+        }
     }
 
     /// Writes a batch; when the database refuses it for what a row holds, finds those rows.

@@ -49,6 +49,9 @@ impl Settings {
             notifications: NotifySettings::from(&h.notifications),
             retention_days: h.retention_days,
             retention_max_rows: h.retention_max_rows,
+            catch_up: h.catch_up,
+            catch_up_max: h.catch_up_max.clone(),
+            datagrepper_url: h.datagrepper_url.clone(),
             config_path: config_path.to_string_lossy().into_owned(),
         })
     }

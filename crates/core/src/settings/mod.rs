@@ -1,9 +1,10 @@
 //! The settings window's view of the config: the values a person edits (brokers, profile,
-//! rules as TOML text, notifications, retention), read from the config file and the keyring
-//! ([`Settings::load`]) and written back with [`save()`], which validates everything first and
-//! then changes only the keys whose value changed — a value equal to its default removes
-//! its key — through the format-preserving [`crate::config::edit::ConfigEditor`], so
-//! comments and layout survive and an unchanged file is not rewritten.
+//! rules as TOML text, notifications, retention, catch-up from the bus archive), read from
+//! the config file and the keyring ([`Settings::load`]) and written back with [`save()`],
+//! which validates everything first and then changes only the keys whose value changed — a
+//! value equal to its default removes its key — through the format-preserving
+//! [`crate::config::edit::ConfigEditor`], so comments and layout survive and an unchanged
+//! file is not rewritten.
 //!
 //! No secret is ever part of [`Settings`]: only whether one is stored. A broker URL typed
 //! with a password in it is refused; passwords go to the keyring
@@ -14,6 +15,7 @@
 use crate::filter::Action;
 use serde::{Deserialize, Serialize};
 
+mod catch_up;
 mod error;
 mod load;
 mod save;
@@ -41,6 +43,12 @@ pub struct Settings {
     pub retention_days: u32,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub retention_max_rows: u64,
+    /// Fill gaps from the bus archive by itself after Herald was away.
+    pub catch_up: bool,
+    /// Longer gaps wait for `herald backfill`: `12h`, `3d`, `1w`.
+    pub catch_up_max: String,
+    /// The bus archive (datagrepper), an http(s) address.
+    pub datagrepper_url: String,
     /// Read-only: the file these settings live in.
     pub config_path: String,
 }

@@ -1,8 +1,9 @@
 //! Writing the settings back: validate everything, then set only the keys whose value
 //! changes. A key already saying the wanted value stays exactly as written (even when that
-//! value is the default); a key that would change to its default is removed instead; any
-//! other change is written in place, keeping the key's comment. The file is replaced
-//! atomically, and not at all when nothing changed.
+//! value is the default, or the same value spelled otherwise, as `72h` for `3d`); a key that
+//! would change to its default is removed instead; any other change is written in place,
+//! keeping the key's comment. The file is replaced atomically, and not at all when nothing
+//! changed.
 
 use super::{url, validate, ConnectionSettings, SaveReport, Settings, SettingsError};
 use crate::config::edit::ConfigEditor;
@@ -53,6 +54,7 @@ pub fn save(config_path: &Path, settings: &Settings) -> Result<SaveReport, Setti
         int(settings.retention_max_rows),
         int(defaults.retention_max_rows),
     )?;
+    super::catch_up::write(&mut e, settings)?;
 
     // Last: its default depends on whether any rule is in force once the rest is written.
     let with_rules = e.config()?;
@@ -84,17 +86,29 @@ pub fn save(config_path: &Path, settings: &Settings) -> Result<SaveReport, Setti
 
 /// Sets `path` to `wanted` unless the file already means it; `default` is what an absent
 /// key means, and wanting it removes the key.
-fn apply(
+pub(super) fn apply(
     e: &mut ConfigEditor,
     path: &[&str],
     wanted: toml::Value,
     default: toml::Value,
 ) -> Result<(), SettingsError> {
+    apply_by(e, path, wanted, default, |a, b| a == b)
+}
+
+/// [`apply`] for values that can be spelled more than one way, `same` saying when two mean
+/// the same thing.
+pub(super) fn apply_by(
+    e: &mut ConfigEditor,
+    path: &[&str],
+    wanted: toml::Value,
+    default: toml::Value,
+    same: impl Fn(&toml::Value, &toml::Value) -> bool,
+) -> Result<(), SettingsError> {
     let current = e.value(path);
-    if current.as_ref().unwrap_or(&default) == &wanted {
+    if same(current.as_ref().unwrap_or(&default), &wanted) {
         return Ok(());
     }
-    if wanted == default {
+    if same(&wanted, &default) {
         e.remove_value(path);
     } else {
         e.set_value(path, edit_value(&wanted))?;

@@ -8,6 +8,8 @@ use crate::error::SecretError;
 use crate::secrets::SecretKind;
 use std::path::{Path, PathBuf};
 
+mod catch_up;
+
 const COMMENTED: &str = r##"# My Herald config.
 amqp_url = "amqp://guest@127.0.0.1:5672/%2F"  # local broker
 
@@ -445,8 +447,11 @@ fn settings_serialise_as_the_ipc_contract_says() {
     assert_eq!(
         keys(&v),
         [
+            "catch_up",
+            "catch_up_max",
             "config_path",
             "connections",
+            "datagrepper_url",
             "notifications",
             "profile",
             "retention_days",

@@ -130,6 +130,7 @@ pub(crate) fn check(s: &Settings) -> Result<Checked, SettingsError> {
             format!("at most {JS_SAFE_MAX} (0 means no limit)"),
         ));
     }
+    super::catch_up::check(s)?;
     Ok(Checked { amqp_urls, rules })
 }
 

@@ -19,4 +19,8 @@ action: string,
 /**
  * Whether it was marked read.
  */
-read: boolean, };
+read: boolean, 
+/**
+ * Fetched from the bus archive to fill a gap, not delivered live.
+ */
+backfilled: boolean, };

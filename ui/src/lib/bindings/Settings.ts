@@ -21,6 +21,18 @@ rules_toml: string,
  */
 unmatched: Action, notifications: NotifySettings, retention_days: number, retention_max_rows: number, 
 /**
+ * Fill gaps from the bus archive by itself after Herald was away.
+ */
+catch_up: boolean, 
+/**
+ * Longer gaps wait for `herald backfill`: `12h`, `3d`, `1w`.
+ */
+catch_up_max: string, 
+/**
+ * The bus archive (datagrepper), an http(s) address.
+ */
+datagrepper_url: string, 
+/**
  * Read-only: the file these settings live in.
  */
 config_path: string, };

@@ -1,0 +1,27 @@
+//! Text from the bus and from errors as the tray shows it: one plain line of bounded length,
+//! since menu labels are single lines and a message summary is whatever its sender wrote.
+
+/// `text` as one line of plain text of at most `max` characters: control characters and runs
+/// of white space become one space, and a cut text ends with "…".
+pub fn plain_label(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for word in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.is_empty() {
+        return "(no summary)".to_owned();
+    }
+    if out.chars().count() > max {
+        let mut cut: String = out.chars().take(max.saturating_sub(1)).collect();
+        cut.truncate(cut.trim_end().len());
+        cut.push('…');
+        return cut;
+    }
+    out
+}

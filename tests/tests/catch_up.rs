@@ -1,0 +1,532 @@
+//! Catch-up end to end, against the real broker and a real datagrepper (over PostgreSQL) on
+//! loopback: what was published while Herald could not hear it is stored exactly once, from
+//! the queue the broker kept when it kept one, else from the archive, marked back-filled.
+//! The archive is filled with the very messages published to the broker (the archive's own
+//! consumer would do the same), and a fault-injecting proxy stands in front of it where a
+//! test needs the archive to fail.
+
+use herald_e2e::archive::{self, Archive};
+use herald_e2e::fault_proxy::{Fault, HttpFaults};
+use herald_e2e::herald::{
+    confirm_channel, output_text, publish_raw, rabbitmqctl, HeraldDir, Vhost,
+};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+const TOPIC: &str = "org.fedoraproject.prod.buildsys.build.state.change";
+
+/// A config for `vhost` with a generated (kept) queue, or a private `exclusive` one, and
+/// catch-up from `archive_url` tuned for tests.
+fn config(vhost: &Vhost, exclusive: bool, archive_url: &str, tuning: &str) -> String {
+    let queue = if exclusive {
+        let q = herald_e2e::broker::unique("catchup-private");
+        format!(
+            "[queues.\"{q}\"]\ndurable = false\nauto_delete = true\nexclusive = true\n\n\
+             [[bindings]]\nqueue = \"{q}\"\nexchange = \"amq.topic\"\nrouting_keys = [\"#\"]\n\n"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "amqp_url = \"{}\"\n\n[client_properties]\napp = \"herald-e2e-catchup\"\n\n{queue}\
+         [herald]\nunmatched = \"history\"\ndatagrepper_url = \"{archive_url}\"\n\n\
+         [herald.catch_up_tuning]\nspacing_ms = 0\nretry_ms = 50\nfirst_live_wait_ms = 1500\n\
+         tail_delay_s = 3600\nrequest_timeout_ms = 3000\n{tuning}",
+        vhost.url()
+    )
+}
+
+/// `n` messages sent at `at` (one second for all), ids `prefix-i`.
+fn batch(prefix: &str, n: usize, at: OffsetDateTime) -> Vec<Value> {
+    padded(prefix, n, at, 0)
+}
+
+/// [`batch`] with bodies `pad` bytes longer.
+fn padded(prefix: &str, n: usize, at: OffsetDateTime, pad: usize) -> Vec<Value> {
+    let pad = "x".repeat(pad);
+    (0..n)
+        .map(|i| {
+            archive::message(
+                &format!("{prefix}-{i}"),
+                TOPIC,
+                at,
+                json!({"name": "pkg", "version": "1", "release": format!("{i}"), "new": 1, "build_id": i, "pad": pad}),
+                &[],
+            )
+        })
+        .collect()
+}
+
+/// Publishes fedora-messaging messages (as `archive::message` builds them) to `amq.topic`,
+/// with their headers and id, confirmed.
+fn publish(rt: &tokio::runtime::Runtime, vhost: &Vhost, msgs: &[Value]) {
+    rt.block_on(async {
+        let conn = vhost.connect().await;
+        let ch = confirm_channel(&conn).await;
+        for m in msgs {
+            let headers =
+                herald_core::message::headers_from_json(m["headers"].as_object().expect("headers"));
+            let props = lapin::BasicProperties::default()
+                .with_message_id(m["id"].as_str().expect("id").into())
+                .with_content_type("application/json".into())
+                .with_headers(headers);
+            let body = serde_json::to_vec(&m["body"]).expect("body");
+            publish_raw(
+                &ch,
+                "amq.topic",
+                m["topic"].as_str().expect("topic"),
+                &body,
+                props,
+            )
+            .await;
+        }
+        let _ = conn.close(200, "published".into()).await;
+    });
+}
+
+/// Herald running in the background, its stderr collected as it goes.
+struct Running {
+    child: Child,
+    said: Arc<Mutex<String>>,
+}
+
+impl Running {
+    fn start(dir: &HeraldDir, extra_env: &[(&str, &str)]) -> Running {
+        let mut cmd = dir.command(&["-v", "run", "--no-notify"]);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start herald");
+        let err = child.stderr.take().expect("stderr");
+        let said = Arc::new(Mutex::new(String::new()));
+        let s = said.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut s = s.lock().expect("said");
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Running { child, said }
+    }
+
+    fn said(&self) -> String {
+        self.said.lock().expect("said").clone()
+    }
+
+    /// Waits until stderr holds `text`.
+    fn wait_for(&self, text: &str, within: Duration) {
+        let start = Instant::now();
+        while !self.said().contains(text) {
+            assert!(
+                start.elapsed() < within,
+                "herald never said {text:?}; it said:\n{}",
+                self.said()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGINT (a clean stop), then the exit.
+    fn stop(mut self) -> String {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while self.child.try_wait().ok().flatten().is_none() {
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        self.said()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every stored message by id: how many rows each id has and whether it is back-filled.
+fn stored(dir: &HeraldDir) -> HashMap<String, (usize, bool)> {
+    let mut out: HashMap<String, (usize, bool)> = HashMap::new();
+    for hit in dir.search(&[]) {
+        let id = hit["id"].as_str().expect("id").to_owned();
+        let back = hit["backfilled"].as_bool().expect("backfilled flag");
+        let e = out.entry(id).or_insert((0, back));
+        e.0 += 1;
+    }
+    out
+}
+
+/// Waits until every id in `ids` is stored.
+fn wait_stored(dir: &HeraldDir, ids: &[String], within: Duration, running: Option<&Running>) {
+    let start = Instant::now();
+    loop {
+        let s = stored(dir);
+        let missing: Vec<&String> = ids.iter().filter(|i| !s.contains_key(*i)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        assert!(
+            start.elapsed() < within,
+            "{} of {} never stored (first {:?}); herald said:\n{}",
+            missing.len(),
+            ids.len(),
+            missing.first(),
+            running.map(Running::said).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn ids(msgs: &[Value]) -> Vec<String> {
+    msgs.iter()
+        .map(|m| m["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// Keeps Herald from reconnecting (it may not configure queues) while messages are published.
+struct Locked<'a>(&'a Vhost);
+
+impl<'a> Locked<'a> {
+    fn out(vhost: &'a Vhost) -> Locked<'a> {
+        rabbitmqctl(&[
+            "set_permissions",
+            "-p",
+            &vhost.name,
+            "guest",
+            "^$",
+            ".*",
+            ".*",
+        ]);
+        Locked(vhost)
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        rabbitmqctl(&[
+            "set_permissions",
+            "-p",
+            &self.0.name,
+            "guest",
+            ".*",
+            ".*",
+            ".*",
+        ]);
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+#[test]
+fn a_gap_on_a_private_queue_is_filled_once_from_the_archive_across_a_drop_and_a_restart() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(herald_e2e::broker::wait_for_system_broker());
+    let archive = Archive::start();
+    let faults = HttpFaults::start(&archive.url());
+    let vhost = Vhost::new();
+    let dir = HeraldDir::new(&config(&vhost, true, &faults.url(), ""));
+
+    let running = Running::start(&dir, &[]);
+    running.wait_for("connected to", Duration::from_secs(30));
+    let before = batch("before", 3, now());
+    archive.load(&before);
+    publish(&rt, &vhost, &before);
+    wait_stored(&dir, &ids(&before), Duration::from_secs(20), Some(&running));
+
+    // The connection drops and cannot come back while 150 messages (more than a page, all
+    // within one second) are published: the private queue is gone, so the broker drops them.
+    let gap = {
+        let _locked = Locked::out(&vhost);
+        assert!(vhost.close_connections_marked("herald-e2e-catchup") > 0);
+        std::thread::sleep(Duration::from_millis(500));
+        let gap = batch("gap", 150, now());
+        publish(&rt, &vhost, &gap);
+        archive.load(&gap);
+        gap
+    };
+    running.wait_for("messages missed", Duration::from_secs(60));
+    let after = batch("after", 2, now());
+    archive.load(&after);
+    publish(&rt, &vhost, &after);
+    let mut all = ids(&before);
+    all.extend(ids(&gap));
+    all.extend(ids(&after));
+    wait_stored(&dir, &all, Duration::from_secs(60), Some(&running));
+    running.wait_for("caught up", Duration::from_secs(30));
+    let said = running.stop();
+
+    // Closed, then started again: what was published meanwhile comes from the archive too.
+    let closed = batch("closed", 40, now());
+    publish(&rt, &vhost, &closed);
+    archive.load(&closed);
+    let out = dir.run(&["-v", "run", "--no-notify", "--until-idle", "3"]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(text.contains("Herald was closed"), "{text}");
+    all.extend(ids(&closed));
+
+    let s = stored(&dir);
+    for id in &all {
+        let (rows, _) = s
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} missing; {said}\n{text}"));
+        assert_eq!(*rows, 1, "{id} stored once");
+    }
+    assert_eq!(s.len(), all.len(), "nothing else stored");
+    for id in ids(&gap).iter().chain(ids(&closed).iter()) {
+        assert!(s[id].1, "{id} is marked back-filled");
+    }
+    for id in ids(&before) {
+        assert!(!s[&id].1, "{id} arrived live");
+    }
+    assert_eq!(faults.max_in_flight(), 1, "one archive request at a time");
+    for t in faults.targets() {
+        assert!(t.contains("rows_per_page=100"), "{t}");
+        assert!(!t.contains("rows_per_page=0"), "{t}");
+    }
+    // The detail and the JSON say where a back-filled message came from.
+    let shown = dir.run_ok(&["show", "gap-7"]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("back-filled from the bus archive"),
+        "{}",
+        output_text(&shown)
+    );
+}
+
+/// Lists the vhost's queues with their flags and arguments.
+fn queue_list(vhost: &Vhost) -> String {
+    rabbitmqctl(&[
+        "list_queues",
+        "-p",
+        &vhost.name,
+        "name",
+        "durable",
+        "auto_delete",
+        "exclusive",
+        "arguments",
+        "messages",
+    ])
+}
+
+#[test]
+fn the_kept_queue_covers_a_drop_and_a_restart_and_an_expired_one_is_filled() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(herald_e2e::broker::wait_for_system_broker());
+    let archive = Archive::start();
+    let faults = HttpFaults::start(&archive.url());
+    let vhost = Vhost::new();
+    let dir = HeraldDir::new(&config(&vhost, false, &faults.url(), ""));
+
+    let running = Running::start(&dir, &[]);
+    running.wait_for("connected to", Duration::from_secs(30));
+    let list = queue_list(&vhost);
+    assert!(
+        list.contains("true\tfalse\tfalse"),
+        "durable, not auto-deleted, not exclusive:\n{list}"
+    );
+    assert!(
+        list.contains("x-expires") && list.contains("x-max-length-bytes"),
+        "{list}"
+    );
+    let first = batch("first", 3, now());
+    publish(&rt, &vhost, &first);
+    wait_stored(&dir, &ids(&first), Duration::from_secs(20), Some(&running));
+
+    let during = {
+        let _locked = Locked::out(&vhost);
+        assert!(vhost.close_connections_marked("herald-e2e-catchup") > 0);
+        let during = batch("during", 20, now());
+        publish(&rt, &vhost, &during);
+        archive.load(&during);
+        during
+    };
+    wait_stored(&dir, &ids(&during), Duration::from_secs(60), Some(&running));
+    running.wait_for(
+        "the queue kept what arrived meanwhile",
+        Duration::from_secs(10),
+    );
+    let said = running.stop();
+
+    let closed = batch("closed", 10, now());
+    publish(&rt, &vhost, &closed);
+    archive.load(&closed);
+    let out = dir.run(&["-v", "run", "--no-notify", "--until-idle", "2"]);
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("Herald was closed: the queue kept what arrived meanwhile (10 waiting)"),
+        "{text}"
+    );
+    assert!(
+        !said.contains("messages missed") && !text.contains("messages missed"),
+        "{said}\n{text}"
+    );
+    assert_eq!(
+        faults.requests(),
+        0,
+        "nothing fetched from the archive:\n{said}\n{text}"
+    );
+
+    // The broker expired the queue (its sweeper, or x-expires) while Herald was closed.
+    let queue = queue_list(&vhost)
+        .lines()
+        .find_map(|l| {
+            l.split('\t')
+                .next()
+                .filter(|q| uuid::Uuid::parse_str(q).is_ok())
+                .map(str::to_owned)
+        })
+        .expect("the generated queue");
+    rabbitmqctl(&["delete_queue", "-p", &vhost.name, &queue]);
+    let expired = batch("expired", 15, now());
+    publish(&rt, &vhost, &expired);
+    archive.load(&expired);
+    let out = dir.run(&["-v", "run", "--no-notify", "--until-idle", "2"]);
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("the queue did not survive"), "{text}");
+    assert!(text.contains("caught up"), "{text}");
+    let s = stored(&dir);
+    for id in ids(&expired) {
+        assert_eq!(s.get(&id), Some(&(1, true)), "{id}: {text}");
+    }
+    for id in ids(&first).iter().chain(&ids(&during)).chain(&ids(&closed)) {
+        assert_eq!(s.get(id), Some(&(1, false)), "{id} came from the queue");
+    }
+    assert!(
+        queue_list(&vhost).contains(&queue),
+        "the same name, declared again"
+    );
+}
+
+#[test]
+fn an_overflowed_kept_queue_is_detected_and_its_lost_head_filled() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(herald_e2e::broker::wait_for_system_broker());
+    let archive = Archive::start();
+    let vhost = Vhost::new();
+    let dir = HeraldDir::new(&config(
+        &vhost,
+        false,
+        &archive.url(),
+        "queue_max_bytes = 4000\n",
+    ));
+    let out = dir.run(&["run", "--no-notify", "--until-idle", "1"]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let first = batch("first", 1, now());
+    publish(&rt, &vhost, &first);
+    archive.load(&first);
+    dir.run_ok(&["run", "--no-notify", "--until-idle", "1"]);
+
+    // ~290 bytes each: 60 of them overflow a 4,000-byte queue, which drops the oldest.
+    let flood = padded("flood", 60, now(), 200);
+    publish(&rt, &vhost, &flood);
+    archive.load(&flood);
+    let out = dir.run(&["-v", "run", "--no-notify", "--until-idle", "2"]);
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("oldest messages were dropped"), "{text}");
+    let s = stored(&dir);
+    for id in ids(&flood) {
+        assert_eq!(s.get(&id).map(|e| e.0), Some(1), "{id}: {text}");
+    }
+    assert!(
+        ids(&flood).iter().any(|id| s[id].1),
+        "the dropped head came from the archive"
+    );
+}
+
+#[test]
+fn a_failing_archive_is_retried_and_a_restart_mid_walk_resumes_without_duplicates() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(herald_e2e::broker::wait_for_system_broker());
+    let archive = Archive::start();
+    let faults = HttpFaults::start(&archive.url());
+    let vhost = Vhost::new();
+    // Requests a second apart, so a walk of 8 pages can be interrupted halfway.
+    let dir = HeraldDir::new(
+        &config(&vhost, true, &faults.url(), "").replace("spacing_ms = 0", "spacing_ms = 700"),
+    );
+    let first = batch("first", 1, now() - time::Duration::seconds(30));
+    archive.load(&first);
+    let running = Running::start(&dir, &[]);
+    running.wait_for("connected to", Duration::from_secs(30));
+    publish(&rt, &vhost, &first);
+    wait_stored(&dir, &ids(&first), Duration::from_secs(20), Some(&running));
+    let _ = running.stop();
+
+    // 750 messages over three seconds while Herald is closed; the archive fails in every way
+    // on the way: a 500, a 502, an HTML 400 page, and a request that never ends.
+    let t = now();
+    let mut missed = Vec::new();
+    for (k, s) in [(0, 0), (1, 1), (2, 2)] {
+        missed.extend(batch(
+            &format!("missed{k}"),
+            250,
+            t + time::Duration::seconds(s),
+        ));
+    }
+    archive.load(&missed);
+    faults.fail_at(2, Fault::Status(500));
+    faults.fail_at(4, Fault::Status(502));
+    faults.fail_at(5, Fault::Html400);
+    faults.fail_at(7, Fault::Hang);
+
+    let running = Running::start(&dir, &[]);
+    running.wait_for("catching up", Duration::from_secs(60));
+    // Interrupted mid-walk (a kill, no chance to save anything more), then started again.
+    let start = Instant::now();
+    while faults.requests() < 9 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{}",
+            running.said()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(running);
+    let requests_before = faults.requests();
+    let out = dir.run(&["-v", "run", "--no-notify", "--until-idle", "2"]);
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("caught up"), "{text}");
+
+    let s = stored(&dir);
+    for id in ids(&missed) {
+        assert_eq!(s.get(&id), Some(&(1, true)), "{id}: {text}");
+    }
+    assert_eq!(faults.max_in_flight(), 1);
+    // A full walk is 750/100 pages plus the re-asks at each cursor move and the faults; the
+    // resumed run went on from its saved cursor instead of starting over.
+    let resumed = faults.requests() - requests_before;
+    assert!(
+        resumed < 14,
+        "{resumed} requests after the restart, a whole walk takes 14:\n{:#?}",
+        faults.targets()
+    );
+    for t in faults.targets() {
+        assert!(
+            t.contains("rows_per_page=100") && t.contains("order=asc"),
+            "{t}"
+        );
+    }
+}
