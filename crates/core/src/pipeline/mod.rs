@@ -35,6 +35,7 @@ mod catch_up;
 mod config_watch;
 mod gap;
 mod notify;
+mod reload;
 mod session;
 mod writer;
 
