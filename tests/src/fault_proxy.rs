@@ -31,6 +31,7 @@ struct Shared {
     /// Fault for every request whose number (from 1) is in the list.
     at: Mutex<Vec<(usize, Fault)>>,
     lines: Mutex<Vec<String>>,
+    heads: Mutex<Vec<String>>,
     requests: AtomicUsize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -91,6 +92,11 @@ impl HttpFaults {
         self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
+    /// Every request's header lines, lower-cased, in arrival order.
+    pub fn heads(&self) -> Vec<String> {
+        self.shared.heads.lock().expect("heads").clone()
+    }
+
     /// Every request's target (`/v2/search?…`), in arrival order.
     pub fn targets(&self) -> Vec<String> {
         self.shared.lines.lock().expect("lines").clone()
@@ -122,6 +128,10 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, s: &Shared) {
     s.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let target = head[0].split_whitespace().nth(1).unwrap_or("").to_owned();
     s.lines.lock().expect("lines").push(target);
+    s.heads
+        .lock()
+        .expect("heads")
+        .push(head.concat().to_ascii_lowercase());
     let fault = {
         let at = s.at.lock().expect("at");
         at.iter().find(|(i, _)| *i == n).map(|(_, f)| *f)

@@ -299,6 +299,10 @@ fn a_gap_on_a_private_queue_is_filled_once_from_the_archive_across_a_drop_and_a_
         assert!(!s[&id].1, "{id} arrived live");
     }
     assert_eq!(faults.max_in_flight(), 1, "one archive request at a time");
+    for head in faults.heads() {
+        assert!(head.contains("\r\nuser-agent: herald/"), "{head}");
+        assert!(head.contains("\r\naccept: application/json"), "{head}");
+    }
     for t in faults.targets() {
         assert!(t.contains("rows_per_page=100"), "{t}");
         assert!(!t.contains("rows_per_page=0"), "{t}");
@@ -509,6 +513,10 @@ fn a_failing_archive_is_retried_and_a_restart_mid_walk_resumes_without_duplicate
     let text = output_text(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("caught up"), "{text}");
+    assert!(
+        text.contains("Herald stopped unexpectedly"),
+        "a kill is told from a stop: {text}"
+    );
 
     let s = stored(&dir);
     for id in ids(&missed) {
@@ -529,4 +537,109 @@ fn a_failing_archive_is_retried_and_a_restart_mid_walk_resumes_without_duplicate
             "{t}"
         );
     }
+}
+
+#[test]
+fn backfill_by_hand_counts_narrows_by_category_and_dry_runs() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(herald_e2e::broker::wait_for_system_broker());
+    let archive = Archive::start();
+    let faults = HttpFaults::start(&archive.url());
+    let vhost = Vhost::new();
+    let rules = "[[herald.rules]]\nid = \"builds\"\naction = \"history\"\n\
+                 topics = [\"org.fedoraproject.prod.buildsys.#\"]\n\n\
+                 [[herald.rules]]\nid = \"no-pkg7\"\naction = \"drop\"\npriority = 1\n\
+                 body = [{ pointer = \"/release\", one_of = [\"7\"] }]\n";
+    let cfg = config(&vhost, false, &faults.url(), "")
+        .replace("unmatched = \"history\"", "unmatched = \"drop\"")
+        .replace(
+            "[herald.catch_up_tuning]",
+            &format!("{rules}\n[herald.catch_up_tuning]"),
+        );
+    let dir = HeraldDir::new(&cfg);
+    let t = now() - time::Duration::hours(2);
+    let builds = batch("build", 120, t);
+    let other: Vec<Value> = (0..30)
+        .map(|i| {
+            archive::message(
+                &format!("bodhi-{i}"),
+                "org.fedoraproject.prod.bodhi.update.comment",
+                t,
+                json!({"comment": {"text": "hi"}}),
+                &[],
+            )
+        })
+        .collect();
+    archive.load(&builds);
+    archive.load(&other);
+    let since = "3h";
+
+    let dry = dir.run_ok(&["backfill", "--since", since, "--dry-run"]);
+    let dry = String::from_utf8_lossy(&dry.stdout).to_string();
+    assert!(
+        dry.contains("dry run: fetched 120, would store 119, already known 0, dropped by rules 1"),
+        "{dry}"
+    );
+    assert!(dir.search(&[]).is_empty(), "a dry run writes nothing");
+    for target in faults.targets() {
+        assert!(target.contains("category=buildsys"), "narrowed: {target}");
+    }
+
+    let out = dir.run_ok(&["backfill", "--since", since]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("fetched 120, stored 119, already known 0, dropped by rules 1"),
+        "{text}"
+    );
+    let again = dir.run_ok(&["backfill", "--since", since]);
+    let again = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(again.contains("stored 0, already known 119"), "{again}");
+    let s = stored(&dir);
+    assert_eq!(s.len(), 119);
+    assert!(s.values().all(|(rows, back)| *rows == 1 && *back));
+    assert!(!s.contains_key("build-7"), "dropped by its rule");
+
+    let bad = dir.run(&["backfill", "--since", since, "--datagrepper", "file:///etc"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", output_text(&bad));
+}
+
+#[test]
+fn a_gap_longer_than_the_limit_waits_for_herald_backfill() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(herald_e2e::broker::wait_for_system_broker());
+    let archive = Archive::start();
+    let vhost = Vhost::new();
+    let cfg = config(&vhost, true, &archive.url(), "")
+        .replace("datagrepper_url", "catch_up_max = \"5m\"\ndatagrepper_url");
+    let dir = HeraldDir::new(&cfg);
+    let running = Running::start(&dir, &[]);
+    running.wait_for("connected to", Duration::from_secs(30));
+    // The last message heard live was sent ten minutes ago.
+    let old = batch("old", 1, now() - time::Duration::minutes(10));
+    publish(&rt, &vhost, &old);
+    wait_stored(&dir, &ids(&old), Duration::from_secs(20), Some(&running));
+    let _ = running.stop();
+    let missed = batch("missed", 12, now() - time::Duration::minutes(5));
+    archive.load(&missed);
+
+    let out = dir.run(&["-v", "run", "--no-notify", "--until-idle", "2"]);
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("not filled by itself: run `herald backfill"),
+        "{text}"
+    );
+    assert!(!text.contains("caught up"), "{text}");
+    assert_eq!(stored(&dir).len(), 1);
+
+    let out = dir.run_ok(&["backfill"]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(said.contains("stored 12"), "{said}");
+    let again = dir.run_ok(&["backfill"]);
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("no saved gap"),
+        "the saved gap is done: {}",
+        output_text(&again)
+    );
+    assert_eq!(stored(&dir).len(), 13);
 }

@@ -74,7 +74,7 @@ pub async fn backfill(env: Env, args: &BackfillArgs) -> anyhow::Result<ExitCode>
     let saved = args.since.is_none();
     let rules = cfg.rule_set(&connection)?;
     let plan = topology::plan(conn, &cfg.rules_for(&connection), cfg.unmatched(), false);
-    let topics = catchup::topics(&plan).unwrap_or_default();
+    let narrow = catchup::narrowing(&plan);
     let mut politeness = cfg.herald.catch_up_tuning.politeness();
     if let Some(ms) = args.spacing_ms {
         politeness.spacing = Duration::from_millis(ms);
@@ -90,8 +90,9 @@ pub async fn backfill(env: Env, args: &BackfillArgs) -> anyhow::Result<ExitCode>
         archive: &mut archive,
         rules: &rules,
         ctx: &ctx,
-        topics,
+        narrow,
         dry_run: args.dry_run,
+        recent: Default::default(),
     };
     let mut total = Counts::default();
     let started = std::time::Instant::now();

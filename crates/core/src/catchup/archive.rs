@@ -53,6 +53,8 @@ pub struct Query {
     pub page: u32,
     /// Exact topics (datagrepper has no wildcards); empty asks for every topic.
     pub topics: Vec<String>,
+    /// datanommer categories; empty asks for every category.
+    pub categories: Vec<String>,
 }
 
 /// One page of an answer.
@@ -122,6 +124,11 @@ impl Archive {
             if q.topics.len() <= MAX_TOPICS {
                 for t in &q.topics {
                     p.append_pair("topic", t);
+                }
+            }
+            if q.categories.len() <= MAX_TOPICS {
+                for c in &q.categories {
+                    p.append_pair("category", c);
                 }
             }
         }
@@ -274,6 +281,7 @@ mod tests {
             end: 200,
             page: 3,
             topics: vec!["a.b".to_owned(), "c d".to_owned()],
+            categories: vec![],
         });
         assert_eq!(
             url.as_str(),
@@ -285,8 +293,10 @@ mod tests {
             end: 2,
             page: 1,
             topics: many,
+            categories: vec!["bodhi".to_owned()],
         });
         assert!(!wide.as_str().contains("topic="), "{wide}");
+        assert!(wide.as_str().ends_with("&category=bodhi"), "{wide}");
     }
 
     #[test]

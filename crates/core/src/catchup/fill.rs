@@ -22,10 +22,30 @@ pub struct Filler<'a> {
     pub archive: &'a mut Archive,
     pub rules: &'a RuleSet,
     pub ctx: &'a RenderContext,
-    /// Exact topics to ask for (what the rules can keep); empty asks for every topic.
-    pub topics: Vec<String>,
+    /// What to ask the archive for (what the rules can keep).
+    pub narrow: super::Narrow,
     /// Count what would be stored, write nothing.
     pub dry_run: bool,
+    /// The ids of the last pages: the time cursor asks for the rows of its second again, and
+    /// those repeats are the walk's own, not news (nor counted twice).
+    pub recent: Recent,
+}
+
+/// The ids of the last two pages.
+#[derive(Debug, Default)]
+pub struct Recent(std::collections::VecDeque<std::collections::HashSet<String>>);
+
+impl Recent {
+    fn contains(&self, id: &str) -> bool {
+        self.0.iter().any(|p| p.contains(id))
+    }
+
+    fn push(&mut self, page: std::collections::HashSet<String>) {
+        if self.0.len() == 2 {
+            self.0.pop_front();
+        }
+        self.0.push_back(page);
+    }
 }
 
 /// What one page did.
@@ -47,7 +67,8 @@ impl Filler<'_> {
             start: request.start,
             end: request.end,
             page: request.page,
-            topics: self.topics.clone(),
+            topics: self.narrow.topics.clone(),
+            categories: self.narrow.categories.clone(),
         };
         let answer = self.archive.search(&query).await?;
         if job.total.is_none() && request.start == job.walk.start && request.page == 1 {
@@ -60,12 +81,19 @@ impl Filler<'_> {
         Ok(Some(page))
     }
 
-    async fn take(&self, rows: &[Value]) -> Result<Page, ArchiveError> {
+    async fn take(&mut self, rows: &[Value]) -> Result<Page, ArchiveError> {
         let now = OffsetDateTime::now_utc();
         let mut page = Page::default();
-        page.counts.fetched = rows.len() as u64;
         let mut entries = Vec::with_capacity(rows.len());
+        let mut ids = std::collections::HashSet::new();
         for row in rows {
+            let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+            if !id.is_empty() {
+                if self.recent.contains(id) || !ids.insert(id.to_owned()) {
+                    continue;
+                }
+            }
+            page.counts.fetched += 1;
             let entry = match crate::recorded::from_record(row, now) {
                 Ok(env) => {
                     let mut msg = Message::decode(env);
@@ -83,6 +111,7 @@ impl Filler<'_> {
                 Err(_) => page.counts.dropped += 1,
             }
         }
+        self.recent.push(ids);
         if self.dry_run {
             let ids: Vec<&str> = entries.iter().map(Entry::id).collect();
             let known = self.store.known_ids(&ids).await?;

@@ -64,7 +64,7 @@ pub struct SessionMark {
 /// What a catch-up did so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
-    /// Rows the archive returned (a row seen twice counts twice).
+    /// Rows the archive returned (the walk's own repeats of a second counted once).
     pub fetched: u64,
     /// New rows written to the history (quarantined ones included).
     pub stored: u64,

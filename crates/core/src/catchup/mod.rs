@@ -23,24 +23,54 @@ pub use walk::Walk;
 
 use crate::bus::topology::{Plan, OWN_EXCHANGE_PREFIX};
 
-/// The exact topics `plan` can deliver, which the archive can be asked for by name; `None`
-/// when a binding uses a wildcard or no routing key (a headers exchange), so the window must
-/// be fetched whole and narrowed client-side only.
-pub fn topics(plan: &Plan) -> Option<Vec<String>> {
-    let mut topics = Vec::new();
-    for b in &plan.bindings {
-        if b.source.starts_with(OWN_EXCHANGE_PREFIX) {
-            continue;
+/// What the archive can be asked for instead of everything in a window. datagrepper ANDs its
+/// topic and category filters, so at most one of the two is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Narrow {
+    /// Exact topics.
+    pub topics: Vec<String>,
+    /// datanommer categories: a topic's fourth word (`org.fedoraproject.prod.bodhi…`).
+    pub categories: Vec<String>,
+}
+
+/// How far the archive can narrow what `plan` delivers: exact topics when every binding
+/// names one; else categories when every pattern fixes its fourth word (and no `#` comes
+/// before it, which would move it); else nothing (a headers exchange, `#`), and the window is
+/// fetched whole. Client-side rules check every row either way.
+pub fn narrowing(plan: &Plan) -> Narrow {
+    let keys: Vec<&str> = plan
+        .bindings
+        .iter()
+        .filter(|b| !b.source.starts_with(OWN_EXCHANGE_PREFIX))
+        .map(|b| b.routing_key.as_str())
+        .collect();
+    if keys.is_empty() || keys.iter().any(|k| k.is_empty()) {
+        return Narrow::default();
+    }
+    let wild = |w: &str| w == "*" || w == "#";
+    let mut n = Narrow::default();
+    if keys.iter().all(|k| !k.split('.').any(wild)) {
+        for k in keys {
+            if !n.topics.iter().any(|t| t == k) {
+                n.topics.push(k.to_owned());
+            }
         }
-        let key = &b.routing_key;
-        if key.is_empty() || key.split('.').any(|w| w == "*" || w == "#") {
-            return None;
+        return n;
+    }
+    for k in keys {
+        let words: Vec<&str> = k.split('.').collect();
+        let fixed = words.len() > 3
+            && !words[..3].contains(&"#")
+            && !wild(words[3])
+            && !k.contains("VirtualTopic");
+        if !fixed {
+            return Narrow::default();
         }
-        if !topics.contains(key) {
-            topics.push(key.clone());
+        if !n.categories.iter().any(|c| c == words[3]) {
+            n.categories.push(words[3].to_owned());
         }
     }
-    (!topics.is_empty()).then_some(topics)
+    n
 }
 
 #[cfg(test)]
@@ -58,6 +88,33 @@ mod tests {
     }
 
     #[test]
+    fn patterns_narrow_by_category_when_their_fourth_word_is_fixed() {
+        let plan = |keys: &[&str]| Plan {
+            bindings: keys.iter().map(|k| binding("amq.topic", k)).collect(),
+            ..Plan::default()
+        };
+        let n = narrowing(&plan(&[
+            "org.fedoraproject.prod.bodhi.update.#",
+            "org.fedoraproject.*.copr.build.end",
+            "org.fedoraproject.prod.bodhi.update.comment",
+        ]));
+        assert_eq!(n.categories, ["bodhi", "copr"]);
+        assert!(n.topics.is_empty(), "never both: the archive ANDs them");
+        for wide in [
+            "#",
+            "org.#.bodhi.update",
+            "org.fedoraproject.prod.*.x",
+            "a.b.c",
+        ] {
+            assert_eq!(
+                narrowing(&plan(&[wide, "org.fedoraproject.prod.bodhi.#"])),
+                Narrow::default(),
+                "{wide}"
+            );
+        }
+    }
+
+    #[test]
     fn only_exact_topics_narrow_the_archive() {
         let mut plan = Plan {
             bindings: vec![
@@ -71,15 +128,20 @@ mod tests {
             ..Plan::default()
         };
         assert_eq!(
-            topics(&plan).expect("exact").len(),
+            narrowing(&plan).topics.len(),
             2,
             "Herald's own header hops do not widen it"
         );
         plan.bindings
             .push(binding("amq.topic", "org.fedoraproject.prod.copr.#"));
-        assert_eq!(topics(&plan), None);
+        assert_eq!(narrowing(&plan).topics, Vec::<String>::new());
+        assert_eq!(narrowing(&plan).categories, ["buildsys", "bodhi", "copr"]);
         plan.bindings = vec![binding("koji", "")];
-        assert_eq!(topics(&plan), None, "a headers exchange has no topics");
-        assert_eq!(topics(&Plan::default()), None);
+        assert_eq!(
+            narrowing(&plan),
+            Narrow::default(),
+            "a headers exchange has no topics"
+        );
+        assert_eq!(narrowing(&Plan::default()), Narrow::default());
     }
 }

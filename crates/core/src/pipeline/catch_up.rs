@@ -113,7 +113,7 @@ impl Worker {
             }
         };
         let plan = topology::plan(conn, &cfg.rules_for(&connection), cfg.unmatched(), false);
-        let topics = crate::catchup::topics(&plan).unwrap_or_default();
+        let narrow = crate::catchup::narrowing(&plan);
         let tuning = cfg.herald.catch_up_tuning;
         let mut archive = match Archive::new(&cfg.herald.datagrepper_url, tuning.politeness()) {
             Ok(a) => a,
@@ -128,8 +128,9 @@ impl Worker {
             archive: &mut archive,
             rules: &rules,
             ctx: &ctx,
-            topics,
+            narrow,
             dry_run: false,
+            recent: Default::default(),
         };
         let mut held: Vec<Candidate> = Vec::new();
         let mut job = jobs[i].clone();
