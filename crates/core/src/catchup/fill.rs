@@ -88,10 +88,8 @@ impl Filler<'_> {
         let mut ids = std::collections::HashSet::new();
         for row in rows {
             let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
-            if !id.is_empty() {
-                if self.recent.contains(id) || !ids.insert(id.to_owned()) {
-                    continue;
-                }
+            if !id.is_empty() && (self.recent.contains(id) || !ids.insert(id.to_owned())) {
+                continue;
             }
             page.counts.fetched += 1;
             let entry = match crate::recorded::from_record(row, now) {
