@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod broker;
+pub mod catch_up;
 pub mod certs;
 pub mod dbus;
 pub mod fault_proxy;

@@ -3,54 +3,13 @@
 //! and what a catch-up fills that a rule marks notify is told as one "While you were away"
 //! digest per source on a (private) session bus, the messages left unread.
 
-use herald_e2e::archive::{self, Archive};
+use herald_e2e::archive::Archive;
+use herald_e2e::catch_up::{batch, now, publish, Running};
 use herald_e2e::dbus::{FakeNotifications, SessionBus};
 use herald_e2e::fault_proxy::TcpBlackhole;
-use herald_e2e::herald::{confirm_channel, output_text, publish_raw, HeraldDir, Vhost};
-use serde_json::{json, Value};
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
+use herald_e2e::herald::{output_text, HeraldDir, Vhost};
+use serde_json::Value;
 use std::time::{Duration, Instant};
-use time::OffsetDateTime;
-
-const TOPIC: &str = "org.fedoraproject.prod.buildsys.build.state.change";
-
-fn batch(prefix: &str, n: usize) -> Vec<Value> {
-    let at = OffsetDateTime::now_utc();
-    (0..n)
-        .map(|i| {
-            archive::message(
-                &format!("{prefix}-{i}"),
-                TOPIC,
-                at,
-                json!({"name": "pkg", "version": "1", "release": format!("{i}"), "new": 3,
-                       "old": 0, "build_id": i, "owner": "alice", "instance": "primary"}),
-                &[],
-            )
-        })
-        .collect()
-}
-
-fn publish(rt: &tokio::runtime::Runtime, url: &str, msgs: &[Value]) {
-    rt.block_on(async {
-        let conn = lapin::Connection::connect(url, Default::default())
-            .await
-            .expect("connect");
-        let ch = confirm_channel(&conn).await;
-        for m in msgs {
-            let headers =
-                herald_core::message::headers_from_json(m["headers"].as_object().expect("headers"));
-            let props = lapin::BasicProperties::default()
-                .with_message_id(m["id"].as_str().expect("id").into())
-                .with_content_type("application/json".into())
-                .with_headers(headers);
-            let body = serde_json::to_vec(&m["body"]).expect("body");
-            publish_raw(&ch, "amq.topic", TOPIC, &body, props).await;
-        }
-        let _ = conn.close(200, "published".into()).await;
-    });
-}
 
 fn config(amqp_url: &str, archive_url: &str, extra: &str) -> String {
     let q = herald_e2e::broker::unique("catchup-desktop");
@@ -62,61 +21,6 @@ fn config(amqp_url: &str, archive_url: &str, extra: &str) -> String {
          [herald.catch_up_tuning]\nspacing_ms = 0\nretry_ms = 50\nfirst_live_wait_ms = 1000\n\
          tail_delay_s = 3600\nrequest_timeout_ms = 3000\n"
     )
-}
-
-struct Running {
-    child: Child,
-    said: Arc<Mutex<String>>,
-}
-
-impl Running {
-    fn start(dir: &HeraldDir, args: &[&str], env: &[(&str, &str)]) -> Running {
-        let mut all = vec!["-v", "run"];
-        all.extend_from_slice(args);
-        let mut cmd = dir.command(&all);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start herald");
-        let err = child.stderr.take().expect("stderr");
-        let said = Arc::new(Mutex::new(String::new()));
-        let s = said.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let mut s = s.lock().expect("said");
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        Running { child, said }
-    }
-
-    fn said(&self) -> String {
-        self.said.lock().expect("said").clone()
-    }
-
-    fn wait_for(&self, text: &str, within: Duration) {
-        let start = Instant::now();
-        while !self.said().contains(text) {
-            assert!(
-                start.elapsed() < within,
-                "herald never said {text:?} within {within:?}; it said:\n{}",
-                self.said()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Says `PrepareForSleep(start)` as logind does, from a connection owning logind's name.
@@ -147,15 +51,11 @@ fn waking_up_checks_the_connection_at_once_and_fills_what_the_sleep_lost() {
         .url()
         .replace("127.0.0.1:5672", &format!("127.0.0.1:{}", proxy.port()));
     let dir = HeraldDir::new(&config(&through_proxy, &archive.url(), ""));
-    let running = Running::start(
-        &dir,
-        &["--no-notify"],
-        &[("DBUS_SYSTEM_BUS_ADDRESS", system_bus.address())],
-    );
+    let running = Running::start(&dir, &[("DBUS_SYSTEM_BUS_ADDRESS", system_bus.address())]);
     running.wait_for("connected to", Duration::from_secs(30));
-    let before = batch("before", 2);
+    let before = batch("before", 2, now());
     archive.load(&before);
-    publish(&rt, &vhost.url(), &before);
+    publish(&rt, &vhost, &before);
     let start = Instant::now();
     while !running.said().contains("before-1") {
         let stored = dir.search(&[]).len();
@@ -174,8 +74,8 @@ fn waking_up_checks_the_connection_at_once_and_fills_what_the_sleep_lost() {
     proxy.silence_existing();
     // While asleep the broker gives up on the connection, and its private queue with it.
     assert!(vhost.close_connections_marked("herald-e2e-sleep") > 0);
-    let asleep = batch("asleep", 30);
-    publish(&rt, &vhost.url(), &asleep);
+    let asleep = batch("asleep", 30, now());
+    publish(&rt, &vhost, &asleep);
     archive.load(&asleep);
     std::thread::sleep(Duration::from_secs(1));
     assert!(
@@ -220,10 +120,10 @@ fn a_filled_gap_notifies_once_per_source_and_stays_unread() {
         &format!("{rules}\n[herald.catch_up_tuning]"),
     ));
     let env = [("DBUS_SESSION_BUS_ADDRESS", bus.address())];
-    let running = Running::start(&dir, &[], &env);
+    let running = Running::start_with(&dir, &[], &env);
     running.wait_for("connected to", Duration::from_secs(30));
-    let live = batch("live", 1);
-    publish(&rt, &vhost.url(), &live);
+    let live = batch("live", 1, now());
+    publish(&rt, &vhost, &live);
     let start = Instant::now();
     while fake.calls().is_empty() {
         assert!(
@@ -235,7 +135,7 @@ fn a_filled_gap_notifies_once_per_source_and_stays_unread() {
     }
     drop(running);
 
-    let missed = batch("missed", 25);
+    let missed = batch("missed", 25, now());
     archive.load(&missed);
     let out = dir
         .command(&["-v", "run", "--until-idle", "3"])
