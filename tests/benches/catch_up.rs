@@ -14,8 +14,6 @@ use herald_e2e::archive::{self, Archive};
 use herald_e2e::fault_proxy::HttpFaults;
 use herald_e2e::herald::{output_text, HeraldDir};
 use serde_json::json;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 use time::OffsetDateTime;
 
@@ -24,7 +22,7 @@ const HOURS: i64 = 12;
 const BURST: usize = 150;
 
 fn main() {
-    let herald = herald_binary();
+    let herald = herald_e2e::herald::release_binary();
     std::env::set_var("HERALD_BIN", &herald);
     println!("catch_up: {}", herald.display());
     let archive = Archive::start();
@@ -147,28 +145,4 @@ impl Xorshift {
         self.0 ^= self.0 << 17;
         i64::try_from(self.0 >> 1).expect("63 bits")
     }
-}
-
-/// `HERALD_BIN`, else the release `herald` beside this bench, built now if needed.
-fn herald_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("HERALD_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("bench binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("bench binary lives in target/<profile>/deps")
-        .to_owned();
-    let target_dir = profile_dir.parent().expect("target dir").to_owned();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "herald-cli", "--bin", "herald"])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .status()
-        .expect("run cargo build for the herald binary");
-    assert!(status.success(), "building the release herald failed");
-    let bin = target_dir.join("release/herald");
-    assert!(bin.is_file(), "{} was not built", bin.display());
-    bin
 }

@@ -21,8 +21,7 @@ use herald_e2e::herald::{
     config_for, confirm_channel, fixture_dirs, output_text, publish_raw, HeraldDir, Vhost,
 };
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Measured messages.
@@ -40,7 +39,7 @@ const CAPS: &[&str] = &[
 
 fn main() {
     // Cargo passes `--bench` (and filters) to every bench target; nothing here takes arguments.
-    let herald = herald_binary();
+    let herald = herald_e2e::herald::release_binary();
     // Before any thread starts: `HeraldDir::command` runs `HERALD_BIN`.
     std::env::set_var("HERALD_BIN", &herald);
     println!("notify_latency: {}", herald.display());
@@ -50,31 +49,6 @@ fn main() {
         .build()
         .expect("tokio runtime");
     rt.block_on(bench());
-}
-
-/// `HERALD_BIN`, else the release `herald` beside this bench, built now if needed.
-fn herald_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("HERALD_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("bench binary path");
-    // target/<profile>/deps/<bench> → target/<profile>
-    let profile_dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("bench binary lives in target/<profile>/deps")
-        .to_owned();
-    let target_dir = profile_dir.parent().expect("target dir").to_owned();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "herald-cli", "--bin", "herald"])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .status()
-        .expect("run cargo build for the herald binary");
-    assert!(status.success(), "building the release herald failed");
-    let bin = target_dir.join("release/herald");
-    assert!(bin.is_file(), "{} was not built", bin.display());
-    bin
 }
 
 /// The Koji build fixture as build `n`: a message id, build id and NVR of its own.

@@ -411,3 +411,29 @@ pub async fn wait_for_messages(
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// For benchmarks: `HERALD_BIN`, else the release `herald` beside the running bench binary,
+/// built now if needed (a no-op when up to date).
+pub fn release_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("HERALD_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("bench binary path");
+    // target/<profile>/deps/<bench> → target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("bench binary lives in target/<profile>/deps")
+        .to_owned();
+    let target_dir = profile_dir.parent().expect("target dir").to_owned();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "herald-cli", "--bin", "herald"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .status()
+        .expect("run cargo build for the herald binary");
+    assert!(status.success(), "building the release herald failed");
+    let bin = target_dir.join("release/herald");
+    assert!(bin.is_file(), "{} was not built", bin.display());
+    bin
+}

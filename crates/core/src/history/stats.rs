@@ -62,25 +62,12 @@ impl HistoryStore {
         &self,
         ids: &[&str],
     ) -> Result<std::collections::HashSet<String>, HistoryError> {
-        let mut out = std::collections::HashSet::new();
-        for chunk in ids.chunks(500) {
-            let mut b: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
-                "SELECT id FROM messages WHERE action = 'notify' AND notification IS NULL \
-                 AND id IN (",
-            );
-            let mut list = b.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            b.push(")");
-            let found: Vec<String> = b
-                .build_query_scalar()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(HistoryError::query("find unnotified messages"))?;
-            out.extend(found);
-        }
-        Ok(out)
+        self.ids_among(
+            ids,
+            &["SELECT id FROM messages WHERE action = 'notify' AND notification IS NULL AND id IN ("],
+            "find unnotified messages",
+        )
+        .await
     }
 
     /// Among `ids`, those already stored (or quarantined).
@@ -88,25 +75,41 @@ impl HistoryStore {
         &self,
         ids: &[&str],
     ) -> Result<std::collections::HashSet<String>, HistoryError> {
+        self.ids_among(
+            ids,
+            &[
+                "SELECT id FROM messages WHERE id IN (",
+                ") UNION SELECT id FROM quarantine WHERE id IN (",
+            ],
+            "find known messages",
+        )
+        .await
+    }
+
+    /// The ids a query returns when each of `parts` is followed by the list of `ids` (in
+    /// chunks, as SQLite bounds the variables of a statement).
+    async fn ids_among(
+        &self,
+        ids: &[&str],
+        parts: &[&'static str],
+        op: &'static str,
+    ) -> Result<std::collections::HashSet<String>, HistoryError> {
         let mut out = std::collections::HashSet::new();
         for chunk in ids.chunks(500) {
-            let mut b: sqlx::QueryBuilder<sqlx::Sqlite> =
-                sqlx::QueryBuilder::new("SELECT id FROM messages WHERE id IN (");
-            let mut list = b.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            b.push(") UNION SELECT id FROM quarantine WHERE id IN (");
-            let mut list = b.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
+            let mut b: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new("");
+            for part in parts {
+                b.push(*part);
+                let mut list = b.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
             }
             b.push(")");
             let found: Vec<String> = b
                 .build_query_scalar()
                 .fetch_all(&self.pool)
                 .await
-                .map_err(HistoryError::query("find known messages"))?;
+                .map_err(HistoryError::query(op))?;
             out.extend(found);
         }
         Ok(out)
