@@ -138,22 +138,29 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, s: &Shared) {
     }
     .or_else(|| s.plan.lock().expect("plan").pop_front())
     .unwrap_or(Fault::Pass);
+    let answered = || s.in_flight.fetch_sub(1, Ordering::SeqCst);
     match fault {
-        Fault::Pass => pass(&mut client, upstream, &head),
-        Fault::Status(code) => answer(&mut client, code, "text/plain", "failing on purpose\n"),
-        Fault::Html400 => answer(
-            &mut client,
-            400,
-            "text/html; charset=utf-8",
-            "<!doctype html><html><body><h1>Bad Request</h1></body></html>\n",
-        ),
+        Fault::Pass => pass(&mut client, upstream, &head, &s.in_flight),
+        Fault::Status(code) => {
+            answered();
+            answer(&mut client, code, "text/plain", "failing on purpose\n");
+        }
+        Fault::Html400 => {
+            answered();
+            answer(
+                &mut client,
+                400,
+                "text/html; charset=utf-8",
+                "<!doctype html><html><body><h1>Bad Request</h1></body></html>\n",
+            );
+        }
         Fault::Hang => {
             // Wait for the client to give up (it closes its end) or two minutes.
             let mut buf = [0u8; 64];
             let _ = client.read(&mut buf);
+            answered();
         }
     }
-    s.in_flight.fetch_sub(1, Ordering::SeqCst);
     let _ = client.shutdown(Shutdown::Both);
 }
 
@@ -165,8 +172,13 @@ fn answer(client: &mut TcpStream, code: u16, kind: &str, body: &str) {
     );
 }
 
-fn pass(client: &mut TcpStream, upstream: SocketAddr, head: &[String]) {
+/// Forwards one request and its answer. The whole answer is read from the server first and
+/// the request stops counting as in flight before the client gets it, so a request that
+/// arrives while another is counted was truly sent before the other was answered.
+fn pass(client: &mut TcpStream, upstream: SocketAddr, head: &[String], in_flight: &AtomicUsize) {
+    let done = || in_flight.fetch_sub(1, Ordering::SeqCst);
     let Ok(mut up) = TcpStream::connect(upstream) else {
+        done();
         answer(client, 502, "text/plain", "upstream down\n");
         return;
     };
@@ -180,7 +192,10 @@ fn pass(client: &mut TcpStream, upstream: SocketAddr, head: &[String]) {
         }
         let _ = up.write_all(line.as_bytes());
     }
-    let _ = std::io::copy(&mut up, client);
+    let mut response = Vec::new();
+    let _ = up.read_to_end(&mut response);
+    done();
+    let _ = client.write_all(&response);
 }
 
 /// A TCP proxy that can silently stop carrying the connections it has; see the module

@@ -7,7 +7,7 @@
 
 use herald_e2e::archive::{self, Archive};
 use herald_e2e::catch_up::{
-    batch, config, ids, now, padded, publish, stored, wait_stored, Locked, Running,
+    assert_clean, batch, config, ids, now, padded, publish, stored, wait_stored, Locked, Running,
 };
 use herald_e2e::fault_proxy::{Fault, HttpFaults};
 use herald_e2e::herald::{output_text, rabbitmqctl, HeraldDir, Vhost};
@@ -64,26 +64,31 @@ fn a_gap_on_a_private_queue_is_filled_once_from_the_archive_across_a_drop_and_a_
 
     let s = stored(&dir);
     for id in &all {
-        let (rows, _) = s
-            .get(id)
-            .unwrap_or_else(|| panic!("{id} missing; {said}\n{text}"));
-        assert_eq!(*rows, 1, "{id} stored once");
+        assert!(s.contains_key(id), "{id} missing; {said}\n{text}");
     }
     assert_eq!(s.len(), all.len(), "nothing else stored");
+    assert_clean(&said);
+    assert_clean(&text);
     for id in ids(&gap).iter().chain(ids(&closed).iter()) {
-        assert!(s[id].1, "{id} is marked back-filled");
+        assert!(s[id], "{id} is marked back-filled");
     }
     for id in ids(&before) {
-        assert!(!s[&id].1, "{id} arrived live");
+        assert!(!s[&id], "{id} arrived live");
     }
-    assert_eq!(faults.max_in_flight(), 1, "one archive request at a time");
+    assert_eq!(
+        faults.max_in_flight(),
+        1,
+        "one archive request at a time: {:#?}",
+        faults.targets()
+    );
     for head in faults.heads() {
         assert!(head.contains("\r\nuser-agent: herald/"), "{head}");
         assert!(head.contains("\r\naccept: application/json"), "{head}");
     }
     for t in faults.targets() {
-        assert!(t.contains("rows_per_page=100"), "{t}");
-        assert!(!t.contains("rows_per_page=0"), "{t}");
+        // A page of 100, or the window's count (a page of one row); never unlimited.
+        let one_page = t.contains("rows_per_page=100&") || t.contains("rows_per_page=1&");
+        assert!(one_page, "{t}");
     }
     // The detail and the JSON say where a back-filled message came from.
     let shown = dir.run_ok(&["show", "gap-7"]);
@@ -189,10 +194,10 @@ fn the_kept_queue_covers_a_drop_and_a_restart_and_an_expired_one_is_filled() {
     assert!(text.contains("caught up"), "{text}");
     let s = stored(&dir);
     for id in ids(&expired) {
-        assert_eq!(s.get(&id), Some(&(1, true)), "{id}: {text}");
+        assert_eq!(s.get(&id), Some(&true), "{id}: {text}");
     }
     for id in ids(&first).iter().chain(&ids(&during)).chain(&ids(&closed)) {
-        assert_eq!(s.get(id), Some(&(1, false)), "{id} came from the queue");
+        assert_eq!(s.get(id), Some(&false), "{id} came from the queue");
     }
     assert!(
         queue_list(&vhost).contains(&queue),
@@ -229,10 +234,10 @@ fn an_overflowed_kept_queue_is_detected_and_its_lost_head_filled() {
     assert!(text.contains("oldest messages were dropped"), "{text}");
     let s = stored(&dir);
     for id in ids(&flood) {
-        assert_eq!(s.get(&id).map(|e| e.0), Some(1), "{id}: {text}");
+        assert!(s.contains_key(&id), "{id}: {text}");
     }
     assert!(
-        ids(&flood).iter().any(|id| s[id].1),
+        ids(&flood).iter().any(|id| s[id]),
         "the dropped head came from the archive"
     );
 }
@@ -245,8 +250,11 @@ fn a_failing_archive_is_retried_and_a_restart_mid_walk_resumes_without_duplicate
     let faults = HttpFaults::start(&archive.url());
     let vhost = Vhost::new();
     // Requests a second apart, so a walk of 8 pages can be interrupted halfway.
+    // A request that hangs is given up after 3 s.
     let dir = HeraldDir::new(
-        &config(&vhost, true, &faults.url(), "").replace("spacing_ms = 0", "spacing_ms = 700"),
+        &config(&vhost, true, &faults.url(), "")
+            .replace("spacing_ms = 0", "spacing_ms = 700")
+            .replace("request_timeout_ms = 20000", "request_timeout_ms = 3000"),
     );
     let first = batch("first", 1, now() - time::Duration::seconds(30));
     archive.load(&first);
@@ -298,22 +306,32 @@ fn a_failing_archive_is_retried_and_a_restart_mid_walk_resumes_without_duplicate
 
     let s = stored(&dir);
     for id in ids(&missed) {
-        assert_eq!(s.get(&id), Some(&(1, true)), "{id}: {text}");
+        assert_eq!(s.get(&id), Some(&true), "{id}: {text}");
     }
     assert_eq!(faults.max_in_flight(), 1);
-    // A full walk is 750/100 pages plus the re-asks at each cursor move and the faults; the
-    // resumed run went on from its saved cursor instead of starting over.
-    let resumed = faults.requests() - requests_before;
+    assert_clean(&text);
+    // The restarted run went on from its saved cursor: its first page starts past the
+    // window's start, where the walk had got to.
+    let start_of = |t: &str| -> i64 {
+        t.split(['?', '&'])
+            .find_map(|p| p.strip_prefix("start="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no start in {t}"))
+    };
+    let targets = faults.targets();
+    let window_start = targets.iter().map(|t| start_of(t)).min().expect("requests");
+    let resumed_at = targets[requests_before..]
+        .iter()
+        .find(|t| t.contains("rows_per_page=100"))
+        .map(|t| start_of(t))
+        .expect("a page after the restart");
     assert!(
-        resumed < 14,
-        "{resumed} requests after the restart, a whole walk takes 14:\n{:#?}",
-        faults.targets()
+        resumed_at > window_start,
+        "resumed at {resumed_at}, the window starts at {window_start}:\n{targets:#?}"
     );
-    for t in faults.targets() {
-        assert!(
-            t.contains("rows_per_page=100") && t.contains("order=asc"),
-            "{t}"
-        );
+    for t in &targets {
+        let one_page = t.contains("rows_per_page=100&") || t.contains("rows_per_page=1&");
+        assert!(one_page && t.contains("order=asc"), "{t}");
     }
 }
 
@@ -374,7 +392,7 @@ fn backfill_by_hand_counts_narrows_by_category_and_dry_runs() {
     assert!(again.contains("stored 0, already known 119"), "{again}");
     let s = stored(&dir);
     assert_eq!(s.len(), 119);
-    assert!(s.values().all(|(rows, back)| *rows == 1 && *back));
+    assert!(s.values().all(|back| *back));
     assert!(!s.contains_key("build-7"), "dropped by its rule");
 
     let bad = dir.run(&["backfill", "--since", since, "--datagrepper", "file:///etc"]);
@@ -388,16 +406,16 @@ fn a_gap_longer_than_the_limit_waits_for_herald_backfill() {
     let archive = Archive::start();
     let vhost = Vhost::new();
     let cfg = config(&vhost, true, &archive.url(), "")
-        .replace("datagrepper_url", "catch_up_max = \"5m\"\ndatagrepper_url");
+        .replace("datagrepper_url", "catch_up_max = \"1m\"\ndatagrepper_url");
     let dir = HeraldDir::new(&cfg);
     let running = Running::start(&dir, &[]);
     running.wait_for("connected to", Duration::from_secs(30));
-    // The last message heard live was sent ten minutes ago.
-    let old = batch("old", 1, now() - time::Duration::minutes(10));
+    let old = batch("old", 1, now());
     publish(&rt, &vhost, &old);
     wait_stored(&dir, &ids(&old), Duration::from_secs(20), Some(&running));
     let _ = running.stop();
-    let missed = batch("missed", 12, now() - time::Duration::minutes(5));
+    // The gap runs from 2 minutes before the stop to 2 minutes after the restart: over 1m.
+    let missed = batch("missed", 12, now());
     archive.load(&missed);
 
     let out = dir.run(&["-v", "run", "--no-notify", "--until-idle", "2"]);

@@ -19,7 +19,7 @@ fn config(amqp_url: &str, archive_url: &str, extra: &str) -> String {
          [[bindings]]\nqueue = \"{q}\"\nexchange = \"amq.topic\"\nrouting_keys = [\"#\"]\n\n\
          [herald]\nunmatched = \"history\"\ndatagrepper_url = \"{archive_url}\"\n{extra}\n\
          [herald.catch_up_tuning]\nspacing_ms = 0\nretry_ms = 50\nfirst_live_wait_ms = 1000\n\
-         tail_delay_s = 3600\nrequest_timeout_ms = 3000\n"
+         tail_delay_s = 3600\nrequest_timeout_ms = 20000\n"
     )
 }
 

@@ -14,7 +14,8 @@
 //! to it and its detail pane offers the fixture's link; the hostile fixtures render as inert
 //! text (no element injected, no script run); a drop rule saved in Settings decides what is
 //! kept (page and database agree); a password saved in Settings lands in the keyring and in
-//! no file of the HOME. The last test writes docs/screenshots/ (history, settings, and the
+//! no file of the HOME; a message `herald backfill` took from a real datagrepper wears the
+//! "from archive" badge in the list and the detail pane, a live one does not. The last test writes docs/screenshots/ (history, settings, and the
 //! real tray menu, docked in an XEmbed tray and opened with a right click).
 
 use std::path::{Path, PathBuf};
@@ -280,6 +281,58 @@ fn webview_a_published_message_appears_live_and_the_package_facet_finds_it() {
     assert!(wv
         .text(&testid("detail-headers"))
         .contains("fedora_messaging_rpm_chromium"));
+    wv.shutdown();
+}
+
+#[test]
+fn webview_a_back_filled_message_wears_its_badge_and_a_live_one_does_not() {
+    let world = World::new();
+    let archive = herald_e2e::archive::Archive::start();
+    let sent = time::OffsetDateTime::now_utc() - time::Duration::minutes(30);
+    let missed = herald_e2e::archive::message(
+        "missed-while-away",
+        "org.fedoraproject.prod.buildsys.build.state.change",
+        sent,
+        json!({"name": "pkg", "version": "1", "release": "1.fc43", "new": 1, "build_id": 1}),
+        &[],
+    );
+    archive.load(&[missed]);
+    let desktop = world.desktop();
+    // Filled by hand before the app starts, into the very history it will show.
+    let out = std::process::Command::new(herald_e2e::herald::herald_bin())
+        .arg("--config")
+        .arg(desktop.config_path())
+        .arg("--db")
+        .arg(desktop.db_path())
+        .args(["backfill", "--since", "2h", "--datagrepper", &archive.url()])
+        .output()
+        .expect("run herald backfill");
+    assert!(
+        out.status.success(),
+        "{}",
+        herald_e2e::herald::output_text(&out)
+    );
+    let wv = Webview::start(desktop, HISTORY_WINDOW);
+    wait_history(&wv);
+    wv.wait(&row("missed-while-away"));
+    world.publish_json("org.test.live", "heard-live");
+    wv.wait(&row("heard-live"));
+    let badge = |id: &str| wv.count(&format!("{} {}", row(id), testid("archive-badge")));
+    assert_eq!(badge("missed-while-away"), 1);
+    assert_eq!(badge("heard-live"), 0);
+    assert_eq!(
+        wv.text(&format!(
+            "{} {}",
+            row("missed-while-away"),
+            testid("archive-badge")
+        )),
+        "from archive"
+    );
+    wv.click(&row("missed-while-away"));
+    wv.wait(&testid("detail-summary"));
+    wv.wait_until("the detail pane's badge too", WAIT, |w| {
+        (w.count(&testid("archive-badge")) == 2).then_some(())
+    });
     wv.shutdown();
 }
 

@@ -63,7 +63,14 @@ pub async fn backfill(env: Env, args: &BackfillArgs) -> anyhow::Result<ExitCode>
             vec![Job::new(start, end, "asked for by hand")]
         }
         None => {
-            let saved = ledger.jobs().await?;
+            // Only what waits for the user: the running app walks the others (and their
+            // later tails) itself.
+            let saved: Vec<Job> = ledger
+                .jobs()
+                .await?
+                .into_iter()
+                .filter(|j| j.waits_for_user)
+                .collect();
             if saved.is_empty() {
                 eprintln!("herald: no saved gap to fill; give --since to fill a window");
                 return Ok(ExitCode::SUCCESS);
@@ -108,8 +115,7 @@ pub async fn backfill(env: Env, args: &BackfillArgs) -> anyhow::Result<ExitCode>
                     }
                     bar.set_position(job.counts.fetched);
                     if saved && !args.dry_run {
-                        jobs[0] = job.clone();
-                        ledger.set_jobs(&jobs).await?;
+                        ledger.save_job(&job).await?;
                     }
                 }
                 Ok(None) => break,
@@ -131,7 +137,10 @@ pub async fn backfill(env: Env, args: &BackfillArgs) -> anyhow::Result<ExitCode>
         total.add(job.counts);
         jobs.remove(0);
         if saved && !args.dry_run {
-            ledger.set_jobs(&jobs).await?;
+            // As the app would: the archive's late arrivals are fetched again later.
+            let mut tail = job.tail(now.unix_timestamp());
+            tail.waits_for_user = false;
+            ledger.finish_job(job.id, Some(tail)).await?;
         }
     }
     println!(

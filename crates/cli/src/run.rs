@@ -220,11 +220,10 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
             crate::timearg::show(*start),
             crate::timearg::show(*end),
             escape(reason),
-            if *waits {
-                format!(
-                    "not filled by itself: run `herald backfill --since {}`",
-                    crate::timearg::show(*start)
-                )
+            if *waits && reason.ends_with("no archive records this broker") {
+                "not filled".to_owned()
+            } else if *waits {
+                "not filled by itself: run `herald backfill`".to_owned()
             } else {
                 "filling from the archive".to_owned()
             }

@@ -160,12 +160,6 @@ pub struct HeraldSettings {
 }
 
 impl HeraldSettings {
-    /// Gaps longer than this wait for the user; an unreadable value (refused at load) is
-    /// taken as the default three days.
-    pub fn catch_up_max(&self) -> std::time::Duration {
-        span(&self.catch_up_max).unwrap_or(std::time::Duration::from_secs(3 * 86_400))
-    }
-
     /// The configured history path, with a leading `~` meaning the home directory.
     pub fn database_path(&self) -> Option<PathBuf> {
         let p = self.database.as_deref()?;
@@ -379,14 +373,7 @@ impl Config {
             q.validate()
                 .map_err(|reason| invalid("herald.notifications.quiet_hours", reason))?;
         }
-        if span(&self.herald.catch_up_max).is_none() {
-            return Err(invalid(
-                "herald.catch_up_max",
-                "a length such as 12h, 3d or 1w".to_owned(),
-            ));
-        }
-        crate::catchup::archive::base_url(&self.herald.datagrepper_url)
-            .map_err(|e| invalid("herald.datagrepper_url", e.to_string()))?;
+        catch_up::validate(&self.herald)?;
         if self.herald.batch_size == 0 {
             return Err(invalid(
                 "herald.batch_size",

@@ -89,17 +89,45 @@ pub(super) fn signal(pid: u32, name: &str) {
 /// the kernel cannot hand out the same port twice; the small window before RabbitMQ binds
 /// them is accepted.
 pub(super) fn free_ports(n: usize) -> Vec<u16> {
+    // Below the kernel's ephemeral range: the node binds them seconds after they are chosen,
+    // and meanwhile any outgoing connection on the machine may be given an ephemeral port.
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, to) = (
+        low.saturating_sub(12_000).max(1024),
+        low.saturating_sub(1).max(1025),
+    );
     let mut held = Vec::new();
     let mut ports = Vec::new();
+    let mut tries = 0;
     while ports.len() < n {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let port = listener.local_addr().expect("local addr").port();
-        if !CLI_DIST_PORTS.contains(&port) {
-            ports.push(port);
+        tries += 1;
+        assert!(tries < 10_000, "no free port between {from} and {to}");
+        let port = from + u16::try_from(rand_below(u32::from(to - from))).unwrap_or(0);
+        if CLI_DIST_PORTS.contains(&port) || ports.contains(&port) {
+            continue;
         }
-        held.push(listener);
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            ports.push(port);
+            held.push(listener);
+        }
     }
     ports
+}
+
+/// A number below `n`, good enough to spread test ports (no crate for it).
+fn rand_below(n: u32) -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    u32::try_from(h.finish() % u64::from(n.max(1))).unwrap_or(0)
 }
 
 /// Directory holding the real `rabbitmq-server` and `rabbitmqctl` scripts.

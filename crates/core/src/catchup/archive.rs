@@ -48,8 +48,10 @@ impl Default for Politeness {
 pub struct Query {
     /// Unix seconds, inclusive.
     pub start: i64,
-    /// Unix seconds, inclusive.
+    /// Unix seconds: the whole of this second is included.
     pub end: i64,
+    /// Rows per page, at most [`ROWS`] (1 to learn only the count).
+    pub rows: u32,
     pub page: u32,
     /// Exact topics (datagrepper has no wildcards); empty asks for every topic.
     pub topics: Vec<String>,
@@ -116,10 +118,12 @@ impl Archive {
         let mut url = self.search.clone();
         {
             let mut p = url.query_pairs_mut();
+            // The end's last microsecond: archive timestamps may carry fractions of a second,
+            // and the next request starts at the next whole second.
             p.append_pair("start", &q.start.to_string())
-                .append_pair("end", &q.end.to_string())
+                .append_pair("end", &format!("{}.999999", q.end))
                 .append_pair("order", "asc")
-                .append_pair("rows_per_page", &ROWS.to_string())
+                .append_pair("rows_per_page", &q.rows.clamp(1, ROWS).to_string())
                 .append_pair("page", &q.page.max(1).to_string());
             if q.topics.len() <= MAX_TOPICS {
                 for t in &q.topics {
@@ -279,24 +283,30 @@ mod tests {
         let url = a.url(&Query {
             start: 100,
             end: 200,
+            rows: 100,
             page: 3,
             topics: vec!["a.b".to_owned(), "c d".to_owned()],
             categories: vec![],
         });
         assert_eq!(
             url.as_str(),
-            "http://127.0.0.1:1/datagrepper/v2/search?start=100&end=200&order=asc&rows_per_page=100&page=3&topic=a.b&topic=c+d"
+            "http://127.0.0.1:1/datagrepper/v2/search?start=100&end=200.999999&order=asc&rows_per_page=100&page=3&topic=a.b&topic=c+d"
         );
         let many: Vec<String> = (0..=MAX_TOPICS).map(|i| format!("t{i}")).collect();
         let wide = a.url(&Query {
             start: 1,
             end: 2,
+            rows: 500,
             page: 1,
             topics: many,
             categories: vec!["bodhi".to_owned()],
         });
         assert!(!wide.as_str().contains("topic="), "{wide}");
         assert!(wide.as_str().ends_with("&category=bodhi"), "{wide}");
+        assert!(
+            wide.as_str().contains("rows_per_page=100&"),
+            "never more than a page"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! back-filled, and the history drops what it already holds by id, so overlap with live
 //! deliveries or an earlier walk costs nothing but the fetch.
 
-use super::archive::{Archive, Query};
+use super::archive::{Archive, Query, ROWS};
 use super::job::{Counts, Job};
 use crate::error::ArchiveError;
 use crate::filter::{Action, RuleSet, Subject};
@@ -63,20 +63,33 @@ impl Filler<'_> {
         let Some(request) = job.walk.next_request() else {
             return Ok(None);
         };
-        let query = Query {
-            start: request.start,
-            end: request.end,
-            page: request.page,
+        let query = |start, end, page, rows| Query {
+            start,
+            end,
+            rows,
+            page,
             topics: self.narrow.topics.clone(),
             categories: self.narrow.categories.clone(),
         };
-        let answer = self.archive.search(&query).await?;
-        if job.total.is_none() && request.start == job.walk.start && request.page == 1 {
-            job.total = answer.total;
+        if job.total.is_none() && job.walk.cursor.second == job.walk.start {
+            // One count of the whole window (a page of one row), for "2,300 / 5,100"; the
+            // walk's own requests never span more than a slice.
+            let count = self
+                .archive
+                .search(&query(job.walk.start, job.walk.end, 1, 1))
+                .await?;
+            job.total = count.total;
         }
+        let answer = self
+            .archive
+            .search(&query(request.start, request.end, request.page, ROWS))
+            .await?;
         let last_second = answer.rows.last().and_then(row_second);
+        let n = answer.rows.len() as u64;
+        let before = u64::from(request.page - 1) * u64::from(ROWS);
+        let more = n >= u64::from(ROWS) || answer.total.is_some_and(|t| t > before + n);
         let page = self.take(&answer.rows).await?;
-        job.walk.advance(answer.rows.len(), last_second);
+        job.walk.advance(more, last_second);
         job.counts.add(page.counts);
         Ok(Some(page))
     }
@@ -92,6 +105,12 @@ impl Filler<'_> {
                 continue;
             }
             page.counts.fetched += 1;
+            let topic = row.get("topic").and_then(Value::as_str).unwrap_or_default();
+            if !self.narrow.admits(topic) {
+                // Live, the broker would never have routed it here.
+                page.counts.dropped += 1;
+                continue;
+            }
             let entry = match crate::recorded::from_record(row, now) {
                 Ok(env) => {
                     let mut msg = Message::decode(env);

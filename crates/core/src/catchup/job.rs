@@ -27,6 +27,11 @@ pub struct LiveMark {
     pub committed_at: i64,
 }
 
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Alive {
+    at: i64,
+}
+
 /// How a connection's previous session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,6 +91,9 @@ impl Counts {
 /// One window to fill from the archive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
+    /// Names the job when its progress is saved (others may add jobs meanwhile).
+    #[serde(default)]
+    pub id: u64,
     pub walk: Walk,
     /// Why the window is missing, for the user.
     pub reason: String,
@@ -105,6 +113,7 @@ pub struct Job {
 impl Job {
     pub fn new(start: i64, end: i64, reason: impl Into<String>) -> Job {
         Job {
+            id: fastrand::u64(1..),
             walk: Walk::new(start, end),
             reason: reason.into(),
             counts: Counts::default(),
@@ -148,6 +157,9 @@ impl Job {
 fn live_key(connection: &str) -> String {
     format!("catchup.{connection}.live")
 }
+fn alive_key(connection: &str) -> String {
+    format!("catchup.{connection}.alive")
+}
 fn session_key(connection: &str) -> String {
     format!("catchup.{connection}.session")
 }
@@ -188,6 +200,34 @@ impl Ledger {
         self.store
             .raise_state(&live_key(&self.connection), "$.sent_at", &mark)
             .await
+    }
+
+    /// Records that at `now` the connection was up and everything delivered was committed.
+    /// With narrow rules a connection can be quiet for days; the gap after it starts here,
+    /// not at the last message it happened to keep.
+    pub async fn note_alive(&self, now: i64) -> Result<(), HistoryError> {
+        self.store
+            .raise_state(&alive_key(&self.connection), "$.at", &Alive { at: now })
+            .await
+    }
+
+    /// The last moment the connection is known to have missed nothing: its newest live
+    /// message, or a later moment it was up and idle. `None` before anything was heard.
+    pub async fn last_heard(&self) -> Result<Option<LiveMark>, HistoryError> {
+        let live = self.live().await?;
+        let alive: Option<Alive> = self.store.state(&alive_key(&self.connection)).await?;
+        Ok(match (live, alive) {
+            (Some(l), Some(a)) if a.at > l.sent_at => Some(LiveMark {
+                sent_at: a.at,
+                committed_at: a.at.max(l.committed_at),
+            }),
+            (Some(l), _) => Some(l),
+            (None, Some(a)) => Some(LiveMark {
+                sent_at: a.at,
+                committed_at: a.at,
+            }),
+            (None, None) => None,
+        })
     }
 
     pub async fn session(&self) -> Result<Option<SessionMark>, HistoryError> {
@@ -238,23 +278,47 @@ impl Ledger {
             .unwrap_or_default())
     }
 
-    pub async fn set_jobs(&self, jobs: &[Job]) -> Result<(), HistoryError> {
-        if jobs.is_empty() {
-            self.store.clear_state(&jobs_key(&self.connection)).await
-        } else {
-            self.store
-                .set_state(&jobs_key(&self.connection), &jobs)
-                .await
-        }
+    /// Changes the kept jobs in one transaction: every writer (the session adding a gap,
+    /// the worker saving its cursor, `herald backfill` in another process) changes only what
+    /// it means to, never a stale copy of the whole list.
+    async fn change_jobs(&self, f: impl FnOnce(&mut Vec<Job>)) -> Result<Vec<Job>, HistoryError> {
+        let mut out = Vec::new();
+        self.store
+            .update_state(&jobs_key(&self.connection), |old: Option<Vec<Job>>| {
+                let mut jobs = old.unwrap_or_default();
+                f(&mut jobs);
+                out.clone_from(&jobs);
+                (!jobs.is_empty()).then_some(jobs)
+            })
+            .await?;
+        Ok(out)
     }
 
     /// Adds a job, merged with a waiting one it overlaps (so two gaps close together cost
     /// one walk). Returns the jobs now kept.
     pub async fn add_job(&self, job: Job) -> Result<Vec<Job>, HistoryError> {
-        let mut jobs = self.jobs().await?;
-        merge(&mut jobs, job);
-        self.set_jobs(&jobs).await?;
-        Ok(jobs)
+        self.change_jobs(|jobs| merge(jobs, job)).await
+    }
+
+    /// Saves a walked page: the job's cursor and counts, if the job is still kept.
+    pub async fn save_job(&self, job: &Job) -> Result<(), HistoryError> {
+        self.change_jobs(|jobs| {
+            if let Some(j) = jobs.iter_mut().find(|j| j.id == job.id) {
+                *j = job.clone();
+            }
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Removes a walked job, and keeps its tail to fetch again later.
+    pub async fn finish_job(&self, id: u64, tail: Option<Job>) -> Result<(), HistoryError> {
+        self.change_jobs(|jobs| {
+            jobs.retain(|j| j.id != id);
+            jobs.extend(tail);
+        })
+        .await
+        .map(drop)
     }
 }
 
@@ -278,13 +342,13 @@ pub fn merge(jobs: &mut Vec<Job>, mut job: Job) {
     for j in jobs.iter_mut() {
         let unstarted = j.walk.cursor.second == j.walk.start && j.counts == Counts::default();
         let overlaps = job.walk.start <= j.walk.end + 1 && j.walk.start <= job.walk.end + 1;
-        if unstarted && overlaps && j.not_before == job.not_before && !job.is_tail() {
+        let alike = j.not_before == job.not_before && j.waits_for_user == job.waits_for_user;
+        if unstarted && overlaps && alike && !job.is_tail() {
             let (start, end) = (
                 j.walk.start.min(job.walk.start),
                 j.walk.end.max(job.walk.end),
             );
             j.walk = Walk::new(start, end);
-            j.waits_for_user |= job.waits_for_user;
             return;
         }
     }
@@ -310,6 +374,8 @@ mod tests {
             .add_job(Job::for_gap(1000, 1100, "test"))
             .await
             .expect("job");
+        ledger.note_alive(2500).await.expect("alive");
+        ledger.note_alive(2400).await.expect("older");
         drop((ledger, store));
 
         let store = HistoryStore::open(&path, &ctx).await.expect("reopen");
@@ -319,6 +385,13 @@ mod tests {
             (live.sent_at, live.committed_at),
             (3000, 3000),
             "never older, never ahead of our clock"
+        );
+        assert_eq!(ledger.last_heard().await.expect("heard"), Some(live));
+        ledger.note_alive(3600).await.expect("alive");
+        assert_eq!(
+            ledger.last_heard().await.expect("heard").map(|m| m.sent_at),
+            Some(3600),
+            "up and quiet after the last message"
         );
         let before = ledger
             .start_session(20)
@@ -343,8 +416,17 @@ mod tests {
             (jobs[0].walk.start, jobs[0].walk.end),
             (1000 - MARGIN, 1100 + MARGIN)
         );
-        ledger.set_jobs(&[]).await.expect("clear");
+        let mut walked = jobs[0].clone();
+        walked.walk.advance(true, Some(1000));
+        ledger.save_job(&walked).await.expect("save");
+        assert_eq!(ledger.jobs().await.expect("jobs")[0].walk, walked.walk);
+        ledger.finish_job(walked.id, None).await.expect("finish");
         assert!(ledger.jobs().await.expect("jobs").is_empty());
+        ledger.save_job(&walked).await.expect("save a finished job");
+        assert!(
+            ledger.jobs().await.expect("jobs").is_empty(),
+            "a job finished elsewhere is not brought back"
+        );
     }
 
     #[test]
@@ -368,7 +450,7 @@ mod tests {
 
         // A walk under way: the same gap found again adds only what lies beyond it.
         let mut started = vec![Job::new(100, 200, "a")];
-        started[0].walk.advance(100, Some(150));
+        started[0].walk.advance(true, Some(150));
         merge(&mut started, Job::new(120, 180, "again"));
         assert_eq!(started.len(), 1, "inside the walk: nothing to add");
         merge(&mut started, Job::new(120, 260, "longer"));

@@ -22,6 +22,7 @@ pub use job::{Absence, Counts, Job, Ledger, LiveMark, SessionMark};
 pub use walk::Walk;
 
 use crate::bus::topology::{Plan, OWN_EXCHANGE_PREFIX};
+use crate::filter::Pattern;
 
 /// What the archive can be asked for instead of everything in a window. datagrepper ANDs its
 /// topic and category filters, so at most one of the two is set.
@@ -31,6 +32,18 @@ pub struct Narrow {
     pub topics: Vec<String>,
     /// datanommer categories: a topic's fourth word (`org.fedoraproject.prod.bodhi…`).
     pub categories: Vec<String>,
+    /// The topic bindings a live delivery passes, checked on every archived row (the query
+    /// can be wider); `None` where a binding tests no topic (a headers exchange).
+    pub bound: Option<Vec<Pattern>>,
+}
+
+impl Narrow {
+    /// Whether a live delivery with this topic could have reached the queue.
+    pub fn admits(&self, topic: &str) -> bool {
+        self.bound
+            .as_ref()
+            .is_none_or(|b| b.iter().any(|p| p.matches(topic)))
+    }
 }
 
 /// How far the archive can narrow what `plan` delivers: exact topics when every binding
@@ -47,8 +60,12 @@ pub fn narrowing(plan: &Plan) -> Narrow {
     if keys.is_empty() || keys.iter().any(|k| k.is_empty()) {
         return Narrow::default();
     }
+    let bound = Some(keys.iter().map(|k| Pattern::new(k)).collect());
     let wild = |w: &str| w == "*" || w == "#";
-    let mut n = Narrow::default();
+    let mut n = Narrow {
+        bound,
+        ..Narrow::default()
+    };
     if keys.iter().all(|k| !k.split('.').any(wild)) {
         for k in keys {
             if !n.topics.iter().any(|t| t == k) {
@@ -64,7 +81,8 @@ pub fn narrowing(plan: &Plan) -> Narrow {
             && !wild(words[3])
             && !k.contains("VirtualTopic");
         if !fixed {
-            return Narrow::default();
+            n.categories.clear();
+            return n;
         }
         if !n.categories.iter().any(|c| c == words[3]) {
             n.categories.push(words[3].to_owned());
@@ -100,17 +118,19 @@ mod tests {
         ]));
         assert_eq!(n.categories, ["bodhi", "copr"]);
         assert!(n.topics.is_empty(), "never both: the archive ANDs them");
+        assert!(n.admits("org.fedoraproject.prod.bodhi.update.request.stable"));
+        assert!(
+            !n.admits("org.fedoraproject.prod.bodhi.buildroot_override.tag"),
+            "the category is wider than the bindings; rows are held to the bindings"
+        );
         for wide in [
             "#",
             "org.#.bodhi.update",
             "org.fedoraproject.prod.*.x",
             "a.b.c",
         ] {
-            assert_eq!(
-                narrowing(&plan(&[wide, "org.fedoraproject.prod.bodhi.#"])),
-                Narrow::default(),
-                "{wide}"
-            );
+            let n = narrowing(&plan(&[wide, "org.fedoraproject.prod.bodhi.#"]));
+            assert!(n.topics.is_empty() && n.categories.is_empty(), "{wide}");
         }
     }
 

@@ -4,11 +4,21 @@
 //! the second of the last row seen (page 1), and only when a whole page falls within one
 //! second does it page through that second alone (`start = end = second`), then step past it.
 //! A row seen twice on the way is expected; the store drops it by id.
+//!
+//! Every request also counts the rows of its whole `[start, end]` on the server, so a request
+//! never reaches past a slice of the window: the slice halves when a page fills within it and
+//! doubles (up to six hours) when a page comes back short, so a busy hour is asked for in
+//! small steps and a quiet day in few. Each request's end covers its last second whole
+//! ([`Request::end`] is inclusive to the microsecond), as archive timestamps may carry
+//! fractions.
 
 use serde::{Deserialize, Serialize};
 
 /// Rows per request: datagrepper refuses more than 100.
 pub const ROWS_PER_PAGE: u32 = 100;
+/// The first slice of a window, in seconds: about a page of the whole Fedora bus.
+const FIRST_SLICE: i64 = 15 * 60;
+const MAX_SLICE: i64 = 6 * 3600;
 
 /// Where a walk stands; saved after every page so an interrupted catch-up resumes here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +30,8 @@ pub struct Cursor {
     pub tie_page: Option<u32>,
 }
 
-/// One request of a walk: `[start, end]` inclusive, one page.
+/// One request of a walk: from `start` to the end of second `end` (both Unix seconds), one
+/// page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request {
     pub start: i64,
@@ -34,6 +45,13 @@ pub struct Walk {
     pub start: i64,
     pub end: i64,
     pub cursor: Cursor,
+    /// Seconds the next request may span.
+    #[serde(default = "first_slice")]
+    pub slice: i64,
+}
+
+fn first_slice() -> i64 {
+    FIRST_SLICE
 }
 
 impl Walk {
@@ -45,7 +63,14 @@ impl Walk {
                 second: start,
                 tie_page: None,
             },
+            slice: FIRST_SLICE,
         }
+    }
+
+    /// The last second the next plain request covers.
+    fn slice_end(&self) -> i64 {
+        self.end
+            .min(self.cursor.second.saturating_add(self.slice.max(1) - 1))
     }
 
     /// The next request, or `None` when the window is walked.
@@ -61,25 +86,29 @@ impl Walk {
             },
             None => Request {
                 start: self.cursor.second,
-                end: self.end,
+                end: self.slice_end(),
                 page: 1,
             },
         })
     }
 
-    /// Moves past a page answered for [`next_request`](Self::next_request). `rows` is how
-    /// many rows came back and `last_second` the timestamp of the last one (rows come in
-    /// ascending time order); `None` when the row named no time.
-    pub fn advance(&mut self, rows: usize, last_second: Option<i64>) {
-        let full = rows >= ROWS_PER_PAGE as usize;
+    /// Moves past a page answered for [`next_request`](Self::next_request): `more` when the
+    /// request matched more rows than the page held, and `last_second` the timestamp of the
+    /// page's last row (rows come in ascending time order); `None` when it named no time.
+    pub fn advance(&mut self, more: bool, last_second: Option<i64>) {
         match self.cursor.tie_page {
-            Some(page) if full => self.cursor.tie_page = Some(page + 1),
+            Some(page) if more => self.cursor.tie_page = Some(page + 1),
             Some(_) => self.step_past(self.cursor.second),
-            None if !full => self.cursor.second = self.end + 1,
+            None if !more => {
+                let end = self.slice_end();
+                self.step_past(end);
+                self.slice = (self.slice * 2).min(MAX_SLICE);
+            }
             None => match last_second {
                 // A later second: start again there (its first rows come back once more).
                 Some(t) if t > self.cursor.second => {
                     self.cursor.second = t.min(self.end + 1);
+                    self.slice = (self.slice / 2).max(1);
                 }
                 // A whole page within the cursor's second (or rows without a time): page
                 // through that second alone, from its first page, with the same query shape.
@@ -132,7 +161,9 @@ mod tests {
                 .take(ROWS_PER_PAGE as usize)
                 .collect();
             seen.extend(page.iter().copied());
-            walk.advance(page.len(), page.last().map(|&i| rows[i]));
+            let more =
+                skip + page.len() < rows.iter().filter(|&&s| s >= r.start && s <= r.end).count();
+            walk.advance(more, page.last().map(|&i| rows[i]));
         }
         (seen.into_iter().collect(), requests)
     }
@@ -149,6 +180,11 @@ mod tests {
         assert_eq!(seen.len(), rows.len(), "every row once at least");
         // A page per 100 rows, plus the refetch at each cursor move: far from one per row.
         assert!(requests <= 12, "{requests} requests");
+        // A sparse day: few requests, each no wider than the slice it grew to.
+        let day: Vec<i64> = (0..300).map(|i| i * 280).collect();
+        let (seen, requests) = walk_over(&day, 0, 86_399);
+        assert_eq!(seen.len(), 300);
+        assert!(requests <= 12, "{requests} requests for a sparse day");
     }
 
     #[test]
@@ -156,22 +192,36 @@ mod tests {
         let rows = vec![999, 1000, 1000, 1500, 2000, 2001];
         let mut walk = Walk::new(1000, 2000);
         let first = walk.next_request().expect("a request");
-        assert_eq!((first.start, first.end, first.page), (1000, 2000, 1));
+        assert_eq!(
+            (first.start, first.end, first.page),
+            (1000, 1899, 1),
+            "one slice"
+        );
         let (seen, requests) = walk_over(&rows, 1000, 2000);
         assert_eq!(seen, vec![1, 2, 3, 4]);
-        assert_eq!(requests, 1);
-        walk.advance(4, Some(2000));
+        assert_eq!(requests, 2);
+        walk.advance(false, Some(1500));
+        let second = walk.next_request().expect("the rest");
+        assert_eq!(
+            (second.start, second.end),
+            (1900, 2000),
+            "never past the window"
+        );
+        walk.advance(false, Some(2000));
         assert!(walk.is_done());
     }
 
     #[test]
     fn an_empty_window_takes_one_request_and_a_saved_cursor_resumes() {
-        assert_eq!(walk_over(&[], 0, 86_400).1, 1);
+        assert!(
+            walk_over(&[], 0, 86_400).1 <= 8,
+            "an empty day in few slices"
+        );
         let mut rows: Vec<i64> = std::iter::repeat_n(5, 230).collect();
         rows.extend([6, 7]);
         let mut walk = Walk::new(0, 10);
-        walk.advance(100, Some(5));
-        walk.advance(100, Some(5));
+        walk.advance(true, Some(5));
+        walk.advance(true, Some(5));
         assert_eq!(walk.cursor.tie_page, Some(1));
         // Saved and read back (as an interrupted catch-up does), then finished.
         let json = serde_json::to_string(&walk).expect("save");
@@ -192,7 +242,8 @@ mod tests {
                 .take(100)
                 .last()
                 .copied();
-            resumed.advance(n, last);
+            let all = rows.iter().filter(|&&s| s >= r.start && s <= r.end).count();
+            resumed.advance((r.page as usize - 1) * 100 + n < all, last);
         }
         assert_eq!(
             seen, 232,

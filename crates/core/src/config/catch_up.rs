@@ -71,6 +71,30 @@ impl CatchUpTuning {
     }
 }
 
+impl super::HeraldSettings {
+    /// Gaps longer than this wait for the user; an unreadable value (refused at load) is
+    /// taken as the default three days.
+    pub fn catch_up_max(&self) -> Duration {
+        span(&self.catch_up_max).unwrap_or(Duration::from_secs(3 * 86_400))
+    }
+}
+
+pub(super) fn validate(h: &super::HeraldSettings) -> Result<(), crate::error::ConfigError> {
+    let invalid = |key: &str, reason: String| crate::error::ConfigError::Invalid {
+        key: key.to_owned(),
+        reason,
+    };
+    if span(&h.catch_up_max).is_none() {
+        return Err(invalid(
+            "herald.catch_up_max",
+            "a length such as 12h, 3d or 1w".to_owned(),
+        ));
+    }
+    crate::catchup::archive::base_url(&h.datagrepper_url)
+        .map_err(|e| invalid("herald.datagrepper_url", e.to_string()))?;
+    Ok(())
+}
+
 /// A length of time as people write it: `45s`, `30m`, `12h`, `3d`, `2w`.
 pub fn span(s: &str) -> Option<Duration> {
     let s = s.trim();

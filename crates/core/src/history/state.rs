@@ -84,6 +84,70 @@ impl HistoryStore {
         Ok(())
     }
 
+    /// Reads, changes and keeps the value under `key` in one write transaction, so two
+    /// writers (the session saving a gap, the catch-up saving its cursor, `herald backfill`
+    /// in another process) never overwrite each other's change. `f` returning `None` clears
+    /// the key.
+    pub async fn update_state<T, F>(&self, key: &str, f: F) -> Result<Option<T>, HistoryError>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(Option<T>) -> Option<T>,
+    {
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(HistoryError::query("begin"))?;
+        // IMMEDIATE takes the write lock before the read, so the value read is the one
+        // replaced (a deferred transaction could read, then lose the race to write).
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .map_err(HistoryError::query("begin"))?;
+        let done = async {
+            let text: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(HistoryError::query("read install state"))?;
+            let old = text.and_then(|t| serde_json::from_str(&t).ok());
+            let new = f(old);
+            match &new {
+                Some(v) => {
+                    let text = serde_json::to_string(v)
+                        .map_err(|e| HistoryError::Encode(e.to_string()))?;
+                    sqlx::query(
+                        "INSERT INTO state (key, value) VALUES (?, ?) \
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(key)
+                    .bind(text)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(HistoryError::query("keep install state"))?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM state WHERE key = ?")
+                        .bind(key)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(HistoryError::query("clear install state"))?;
+                }
+            }
+            Ok::<_, HistoryError>(new)
+        }
+        .await;
+        let end = if done.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = sqlx::query(end).execute(&mut *conn).await;
+        if ended.is_err() {
+            // A connection left inside its transaction must not go back to the pool.
+            conn.close_on_drop();
+        }
+        let value = done?;
+        ended.map_err(HistoryError::query("commit install state"))?;
+        Ok(value)
+    }
+
     pub async fn clear_state(&self, key: &str) -> Result<(), HistoryError> {
         sqlx::query("DELETE FROM state WHERE key = ?")
             .bind(key)

@@ -57,14 +57,17 @@ impl HistoryStore {
 
     /// Among `ids`, the stored messages marked notify whose fate was never recorded: a crash
     /// or a failed ack between commit and notification leaves them so, and their redelivery
-    /// must still be offered.
+    /// must still be offered. Back-filled ones are left to the catch-up's digest.
     pub async fn unnotified(
         &self,
         ids: &[&str],
     ) -> Result<std::collections::HashSet<String>, HistoryError> {
         self.ids_among(
             ids,
-            &["SELECT id FROM messages WHERE action = 'notify' AND notification IS NULL AND id IN ("],
+            &[
+                "SELECT id FROM messages WHERE action = 'notify' AND notification IS NULL \
+               AND backfilled = 0 AND id IN (",
+            ],
             "find unnotified messages",
         )
         .await

@@ -52,9 +52,11 @@ impl Worker {
                 }
             };
             let t = now();
+            // Switched off, saved jobs wait too (for `herald backfill`, or switching it on).
+            let on = self.config.borrow().herald.catch_up;
             let ready = jobs
                 .iter()
-                .position(|j| !j.waits_for_user && j.not_before.is_none_or(|nb| nb <= t));
+                .position(|j| on && !j.waits_for_user && j.not_before.is_none_or(|nb| nb <= t));
             let stalled = stalled_until.is_some_and(|s| s > tokio::time::Instant::now());
             let wait = match (ready, stalled) {
                 (Some(_), false) => None,
@@ -88,7 +90,7 @@ impl Worker {
                 continue;
             }
             let Some(i) = ready else { continue };
-            match self.walk(jobs, i).await {
+            match self.walk(jobs[i].clone()).await {
                 Ok(()) => stalled_until = None,
                 Err(Stop::Cancelled) => return,
                 Err(Stop::Stalled) => {
@@ -98,8 +100,8 @@ impl Worker {
         }
     }
 
-    /// Walks job `i` to its end, saving its cursor after every page.
-    async fn walk(&mut self, mut jobs: Vec<Job>, i: usize) -> Result<(), Stop> {
+    /// Walks `job` to its end, saving its cursor after every page.
+    async fn walk(&mut self, mut job: Job) -> Result<(), Stop> {
         let cfg = self.config.borrow().clone();
         let connection = self.ledger.connection().to_owned();
         let Some(conn) = cfg.connections.iter().find(|c| c.name == connection) else {
@@ -133,7 +135,6 @@ impl Worker {
             recent: Default::default(),
         };
         let mut held: Vec<Candidate> = Vec::new();
-        let mut job = jobs[i].clone();
         tracing::info!(%connection, start = job.walk.start, end = job.walk.end, reason = %job.reason, "catching up from the archive");
         loop {
             let page = tokio::select! {
@@ -145,9 +146,14 @@ impl Worker {
                     if held.len() < HELD_CANDIDATES {
                         held.extend(page.notify);
                     }
-                    jobs[i] = job.clone();
-                    self.save(&jobs).await;
                     self.progress(&job, false);
+                    if let Err(e) = self.ledger.save_job(&job).await {
+                        // Walking on unsaved would only be walked again after a restart; a
+                        // store that cannot write now is better waited for.
+                        tracing::warn!(error = %error_chain(&e), "cannot save catch-up progress; pausing");
+                        self.offer(held).await;
+                        return Err(Stop::Stalled);
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -164,24 +170,20 @@ impl Worker {
                 }
             }
         }
-        jobs.remove(i);
-        if !job.is_tail() {
+        let tail = (!job.is_tail()).then(|| {
             let mut tail = job.tail(now());
             tail.not_before = Some(now() + i64::try_from(tuning.tail_delay_s).unwrap_or(300));
-            jobs.push(tail);
+            tail
+        });
+        if let Err(e) = self.ledger.finish_job(job.id, tail).await {
+            tracing::warn!(error = %error_chain(&e), "cannot save the end of a catch-up; pausing");
+            self.offer(held).await;
+            return Err(Stop::Stalled);
         }
-        self.save(&jobs).await;
         self.progress(&job, true);
         tracing::info!(%connection, fetched = job.counts.fetched, stored = job.counts.stored, known = job.counts.known, dropped = job.counts.dropped, requests = archive.requests, "caught up");
         self.offer(held).await;
         Ok(())
-    }
-
-    async fn save(&self, jobs: &[Job]) {
-        if let Err(e) = self.ledger.set_jobs(jobs).await {
-            // The walk goes on; a restart would only walk part of it again.
-            tracing::warn!(error = %error_chain(&e), "cannot save catch-up progress");
-        }
     }
 
     fn progress(&self, job: &Job, done: bool) {

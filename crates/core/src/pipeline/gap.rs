@@ -82,8 +82,13 @@ pub(super) struct Watch {
 #[derive(Debug)]
 enum Mode {
     /// A queue was lost: the first message back ends the gap (or the deadline, with this
-    /// machine's clock).
-    FirstLive { deadline: Instant },
+    /// machine's clock). Never before `connected_at` (this machine's clock when the session
+    /// came back): a first message sent long ago (a replay, a publisher's clock behind) must
+    /// not shrink the gap.
+    FirstLive {
+        deadline: Instant,
+        connected_at: i64,
+    },
     /// Every queue survived holding `remaining` messages: were they a full queue?
     Backlog {
         remaining: u64,
@@ -101,6 +106,7 @@ impl Watch {
             reason,
             mode: Mode::FirstLive {
                 deadline: Instant::now() + wait,
+                connected_at: unix_now(),
             },
         }
     }
@@ -130,7 +136,7 @@ impl Watch {
 
     pub fn deadline(&self) -> Option<Instant> {
         match self.mode {
-            Mode::FirstLive { deadline } => Some(deadline),
+            Mode::FirstLive { deadline, .. } => Some(deadline),
             Mode::Backlog { .. } => None,
         }
     }
@@ -138,9 +144,9 @@ impl Watch {
     /// One delivery, sent at `sent_at` (Unix seconds) with a body of `len` bytes.
     pub fn delivered(&mut self, sent_at: i64, len: usize) -> Verdict {
         match &mut self.mode {
-            Mode::FirstLive { .. } => Verdict::Gap(Job::for_gap(
+            Mode::FirstLive { connected_at, .. } => Verdict::Gap(Job::for_gap(
                 self.last_live.sent_at,
-                sent_at,
+                sent_at.max(*connected_at),
                 self.reason.clone(),
             )),
             Mode::Backlog {
@@ -170,6 +176,28 @@ impl Watch {
                     _ => Verdict::NoGap,
                 }
             }
+        }
+    }
+
+    /// The session ended before the watch concluded. A backlog not read to the end cannot
+    /// tell whether the queue overflowed, and the live mark has moved on meanwhile: the gap up
+    /// to the first message it did hand over is checked in the archive (cheap when nothing
+    /// is missing). A lost queue's gap ends now.
+    pub fn unfinished(&self, now: i64) -> Verdict {
+        match &self.mode {
+            Mode::FirstLive { .. } => self.timed_out(now),
+            Mode::Backlog {
+                first_sent: Some(first),
+                ..
+            } => Verdict::Gap(Job::for_gap(
+                self.last_live.sent_at,
+                *first,
+                format!(
+                    "{}; the queue's backlog was not read to the end",
+                    self.reason
+                ),
+            )),
+            Mode::Backlog { .. } => Verdict::NoGap,
         }
     }
 
@@ -238,7 +266,9 @@ pub(super) async fn alive(conn: &lapin::Connection, queues: &[String]) -> bool {
 
 /// Whether the session failed because the broker refused to keep the generated queue.
 pub(super) fn refused_kept_queue(e: &BusError, generated: &str) -> bool {
-    matches!(e, BusError::Topology { op: "queue", name, source } if name == generated && crate::bus::topology::refused(source))
+    // Only a refusal for who asks: a 406 (the queue exists with other arguments) would be
+    // refused again under any flags, for as long as the old queue lives.
+    matches!(e, BusError::Topology { op: "queue", name, source } if name == generated && crate::bus::topology::access_refused(source))
 }
 
 /// The smallest `x-max-length-bytes` among the connection's queues, if any sets one.
@@ -279,7 +309,7 @@ impl Runner {
         if handed_over {
             return None;
         }
-        let last = match self.ledger.live().await {
+        let last = match self.ledger.last_heard().await {
             Ok(Some(m)) => m,
             Ok(None) => return None,
             Err(e) => {
@@ -306,6 +336,21 @@ impl Runner {
         Some(Watch::lost(last, reason, wait))
     }
 
+    /// Records the connection up and caught up, unless deliveries wait for the writer (their
+    /// queue, if it is lost, must still count as unheard).
+    pub(super) async fn note_alive(
+        &self,
+        batch: &super::writer::Batch,
+        stalled: &std::sync::atomic::AtomicBool,
+    ) {
+        if !batch.is_empty() || stalled.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = self.ledger.note_alive(unix_now()).await {
+            tracing::debug!(error = %error_chain(&e), "cannot record the connection alive");
+        }
+    }
+
     /// Acts on what the watch concluded: a gap is saved as a catch-up job (waiting for the
     /// user when too long, or when catch-up is off) and handed to the worker.
     pub(super) async fn gap_verdict(&mut self, watch: &mut Option<Watch>, verdict: Verdict) {
@@ -320,7 +365,24 @@ impl Runner {
                 job
             }
         };
-        let h = self.config.borrow().herald.clone();
+        let cfg = self.config.borrow().clone();
+        let h = &cfg.herald;
+        // The archive records one bus: the Fedora one unless the config names another
+        // archive, which then stands for the first connection's broker.
+        let archived = cfg.primary().name == self.connection
+            && (cfg.primary().fedora_public_profile
+                || h.datagrepper_url != crate::config::FEDORA_DATAGREPPER);
+        if !archived {
+            tracing::warn!(connection = %self.connection, start = job.walk.start, end = job.walk.end, reason = %job.reason, "messages were missed; no archive records this broker");
+            let _ = self.events.send(PipelineEvent::GapFound {
+                connection: self.connection.clone(),
+                start: job.walk.start,
+                end: job.walk.end,
+                reason: format!("{}; no archive records this broker", job.reason),
+                waits: true,
+            });
+            return;
+        }
         let max = i64::try_from(h.catch_up_max().as_secs()).unwrap_or(i64::MAX);
         job.waits_for_user = !h.catch_up || job.span_seconds() > max;
         if let Err(e) = self.ledger.add_job(job.clone()).await {
@@ -353,17 +415,23 @@ mod tests {
         let mut w = Watch::lost(MARK, "lost".into(), Duration::from_secs(30));
         assert_eq!(w.verdict(), Verdict::Pending);
         assert!(w.deadline().is_some());
-        let Verdict::Gap(job) = w.delivered(5_000, 10) else {
+        let back = unix_now() + 60;
+        let Verdict::Gap(job) = w.delivered(back, 10) else {
             panic!("a gap")
         };
         assert_eq!(
             (job.walk.start, job.walk.end),
-            (1_000 - MARGIN, 5_000 + MARGIN)
+            (1_000 - MARGIN, back + MARGIN)
         );
         let Verdict::Gap(late) = w.timed_out(9_000) else {
             panic!("a gap")
         };
         assert_eq!(late.walk.end, 9_000 + MARGIN);
+        // A first message sent long ago (a replay) does not end the gap before the return.
+        let Verdict::Gap(replay) = w.delivered(1_200, 10) else {
+            panic!("a gap")
+        };
+        assert!(replay.walk.end >= unix_now() + MARGIN - 5, "{replay:?}");
     }
 
     #[test]
@@ -394,5 +462,14 @@ mod tests {
 
         let mut unlimited = Watch::kept(MARK, "kept".into(), 1, None);
         assert_eq!(unlimited.delivered(3_000, 1 << 30), Verdict::NoGap);
+
+        // Cut short: checked up to the first message it handed over, nothing if none came.
+        let mut cut = Watch::kept(MARK, "kept".into(), 5, Some(1000));
+        assert_eq!(cut.unfinished(9_000), Verdict::NoGap);
+        assert_eq!(cut.delivered(4_000, 10), Verdict::Pending);
+        let Verdict::Gap(job) = cut.unfinished(9_000) else {
+            panic!("checked")
+        };
+        assert_eq!(job.walk.end, 4_000 + MARGIN);
     }
 }

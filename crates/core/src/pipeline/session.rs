@@ -22,6 +22,9 @@ use tokio::sync::{broadcast, mpsc, watch, Notify};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// How often a connected session records that it missed nothing so far.
+const ALIVE_EVERY: Duration = Duration::from_secs(60);
+
 /// How long a reconnect for new broker settings may spend consuming a vanishing queue empty.
 const EMPTYING_LIMIT: Duration = Duration::from_secs(30);
 
@@ -132,6 +135,15 @@ impl Runner {
                 None
             }
         };
+        let result = self.sessions().await;
+        if let Err(e) = self.ledger.end_session(Absence::Stopped, unix_now()).await {
+            tracing::warn!(error = %error_chain(&e), "cannot record the end of the session");
+        }
+        result
+    }
+
+    /// Connects, consumes and reconnects until stopped, idle, or a fatal error.
+    async fn sessions(&mut self) -> Result<RunReport, BusError> {
         let mut report = RunReport::default();
         let mut failures: u32 = 0;
         let mut last_progress = Instant::now();
@@ -171,6 +183,8 @@ impl Runner {
             if self.absence.is_none() {
                 self.absence = Some(Absence::NetworkLost);
             }
+            // The queue consumed empty before a reconnect may be gone by the next connect.
+            self.handed_over = false;
             // Only the Fedora public broker is known to have rules of its own about queues;
             // elsewhere a refusal is a permission for the admin to fix, and is said as such.
             let public = self
@@ -217,9 +231,6 @@ impl Runner {
                 _ = self.cancel.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
             }
-        }
-        if let Err(e) = self.ledger.end_session(Absence::Stopped, unix_now()).await {
-            tracing::warn!(error = %error_chain(&e), "cannot record the end of the session");
         }
         Ok(report)
     }
@@ -289,6 +300,8 @@ impl Runner {
         });
 
         let mut stream = futures_util::stream::select_all(consumers);
+        let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut alive_tick = tokio::time::interval(ALIVE_EVERY);
         // Decoding and rendering here overlap with the previous batch being written there.
         let (writer_tx, writer) = Writer {
             store: self.store.clone(),
@@ -298,6 +311,7 @@ impl Runner {
             abort_after_commit: self.abort_after_commit,
             cancel: self.cancel.clone(),
             ledger: self.ledger.clone(),
+            stalled: stalled.clone(),
         }
         .spawn();
         let ctx = active.cfg.render_context();
@@ -351,9 +365,16 @@ impl Runner {
                     let verdict = watch.as_ref().map_or(Verdict::NoGap, |w| w.timed_out(unix_now()));
                     self.gap_verdict(&mut watch, verdict).await;
                 }
+                // Not while a gap is being found: the mark would move past it.
+                _ = alive_tick.tick(), if watch.is_none() => {
+                    self.note_alive(&batch, &stalled).await;
+                }
                 event = next_sleep(&mut self.sleep) => match event {
                     SleepEvent::Sleeping => {
                         tracing::info!(connection = %self.connection, "the computer is going to sleep");
+                        if watch.is_none() {
+                            self.note_alive(&batch, &stalled).await;
+                        }
                         self.absence = Some(Absence::Suspended);
                     }
                     SleepEvent::Woke { slept } => {
@@ -369,11 +390,8 @@ impl Runner {
             }
         };
 
-        // A session that ends before the first message back still found a gap, up to now.
-        if watch.as_ref().is_some_and(|w| w.deadline().is_some()) {
-            let verdict = watch
-                .as_ref()
-                .map_or(Verdict::NoGap, |w| w.timed_out(unix_now()));
+        // A session that ends before its watch concluded still knows a gap (see `unfinished`).
+        if let Some(verdict) = watch.as_ref().map(|w| w.unfinished(unix_now())) {
             self.gap_verdict(&mut watch, verdict).await;
         }
         if ended.is_ok() {

@@ -32,6 +32,8 @@ pub(super) struct Writer {
     pub cancel: tokio_util::sync::CancellationToken,
     /// Where the newest live message committed is recorded: the start of any later gap.
     pub ledger: crate::catchup::Ledger,
+    /// Set while a batch waits for the store: the session then does not claim to be caught up.
+    pub stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Writer {
@@ -62,6 +64,8 @@ impl Writer {
             match self.write(&batch.entries).await {
                 Ok(r) => break r,
                 Err(e) => {
+                    self.stalled
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
                     failures = failures.saturating_add(1);
                     let retry_in = super::backoff(failures);
                     let error = format!(
@@ -79,6 +83,8 @@ impl Writer {
                 }
             }
         };
+        self.stalled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         if failures > 0 {
             tracing::info!(
                 attempts = failures + 1,

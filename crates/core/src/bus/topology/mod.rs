@@ -198,20 +198,8 @@ async fn open_channel(connection: &lapin::Connection) -> Result<Channel, BusErro
         })
 }
 
-/// Whether the broker refused a declaration for who asked (403) or for what was asked of an
-/// existing queue (406, e.g. other arguments).
-pub fn refused(e: &lapin::Error) -> bool {
-    matches!(
-        e.kind(),
-        lapin::ErrorKind::ProtocolError(p)
-            if matches!(
-                p.kind(),
-                AMQPErrorKind::Soft(AMQPSoftError::ACCESSREFUSED | AMQPSoftError::PRECONDITIONFAILED)
-            )
-    )
-}
-
-fn access_refused(e: &lapin::Error) -> bool {
+/// Whether the broker refused an operation for who asked (403).
+pub fn access_refused(e: &lapin::Error) -> bool {
     matches!(
         e.kind(),
         lapin::ErrorKind::ProtocolError(p)
