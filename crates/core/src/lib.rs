@@ -11,6 +11,7 @@ pub mod history;
 pub mod message;
 pub mod notify;
 pub mod pipeline;
+pub mod record;
 pub mod recorded;
 pub mod secrets;
 pub mod settings;

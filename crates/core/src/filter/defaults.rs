@@ -3,7 +3,8 @@
 //! results where Pulp is carried. The user's own rules override these by id, and only what
 //! differs is written to the config.
 
-use super::rule::{Action, BodyPredicate, Conditions, Names, Profile, RuleSpec};
+use super::rule::{BodyPredicate, Conditions, Names, Profile, RuleSpec};
+use crate::record::Action;
 use serde_json::json;
 
 /// Where an effective rule comes from.

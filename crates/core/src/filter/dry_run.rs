@@ -5,7 +5,8 @@
 
 use super::{Action, Decision, Profile, RuleSet, RuleSpec, Subject};
 use crate::error::{FilterError, HistoryError};
-use crate::history::{HistoryStore, Hit, SearchQuery, Stored};
+use crate::history::{HistoryStore, Hit, SearchQuery};
+use crate::record::Stored;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -180,8 +181,8 @@ async fn hit_of(
 mod tests {
     use super::*;
     use crate::filter::{Conditions, Names};
-    use crate::history::Entry;
     use crate::message::{headers_from_json, Envelope, Message, Properties};
+    use crate::record::Entry;
     use crate::sources::RenderContext;
 
     /// Message `m-<n>`, sent at `second`, naming `package`.

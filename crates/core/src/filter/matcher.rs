@@ -6,12 +6,11 @@
 //! before the mentions, the header table and the body are looked at.
 
 use super::pattern::Pattern;
-use super::rule::{
-    Action, BodyPredicate, Conditions, HeaderMatch, MatchMode, Names, Profile, RuleSpec,
-};
+use super::rule::{BodyPredicate, Conditions, HeaderMatch, MatchMode, Names, Profile, RuleSpec};
 use super::{Decision, Subject};
 use crate::error::FilterError;
 use crate::message::{header_int, Mentions};
+use crate::record::Action;
 use lapin::types::{AMQPValue, FieldTable};
 use regex::Regex;
 use serde_json::Value;

@@ -9,6 +9,7 @@ mod matcher;
 pub mod pattern;
 mod rule;
 
+pub use crate::record::Action;
 pub use defaults::{default_rules, effective_rules, RuleOrigin};
 pub use dry_run::{
     dry_run, dry_run_set, DryRun, DryRunError, DryRunSample, DryRunScope, RuleCount,
@@ -17,12 +18,11 @@ pub use dry_run::{
 pub use matcher::RuleSet;
 pub use pattern::Pattern;
 pub use rule::{
-    Action, BodyPredicate, Conditions, HeaderMatch, MatchMode, Names, Profile, RuleSpec,
-    DEFAULT_PRIORITY,
+    BodyPredicate, Conditions, HeaderMatch, MatchMode, Names, Profile, RuleSpec, DEFAULT_PRIORITY,
 };
 
-use crate::history::Stored;
 use crate::message::Mentions;
+use crate::record::Stored;
 use lapin::types::FieldTable;
 use serde_json::Value;
 use std::sync::Arc;

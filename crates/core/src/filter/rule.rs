@@ -2,6 +2,7 @@
 //! serialisable forms kept in the `[herald]` table of the config; [`super::RuleSet`] compiles
 //! them for evaluation.
 
+use crate::record::Action;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
@@ -31,40 +32,6 @@ pub struct Profile {
 impl Profile {
     pub fn is_empty(&self) -> bool {
         self == &Profile::default()
-    }
-}
-
-/// What happens to a message a rule matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub enum Action {
-    /// Store it and raise a notification.
-    Notify,
-    /// Store it silently.
-    History,
-    /// Do not store it.
-    Drop,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Notify => "notify",
-            Action::History => "history",
-            Action::Drop => "drop",
-        }
-    }
-
-    /// True when the message is kept.
-    pub fn keeps(self) -> bool {
-        self != Action::Drop
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -1,9 +1,9 @@
 //! Writing batches: one transaction per batch, idempotent by message id.
 
-use super::entry::{Entry, Quarantined, Stored};
 use super::{rowid_base, HistoryStore};
 use crate::error::HistoryError;
 use crate::message::encode_header_table;
+use crate::record::{Entry, Quarantined, Stored};
 use serde::Serialize;
 use sqlx::{Connection as _, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use std::collections::{HashMap, HashSet};

@@ -24,8 +24,8 @@ mod search;
 mod state;
 mod stats;
 
+pub use crate::record::{Entry, Quarantined, Stored};
 pub use detail::{MessageDetail, RawParts};
-pub use entry::{Entry, Quarantined, Stored};
 pub use facets::{FacetCount, Facets, FACET_ROWS, FACET_TOP_NAMES};
 pub use get::{Detail, QuarantineDetail};
 pub use health::Health;

@@ -6,7 +6,7 @@ use super::entry::message_from_row;
 use super::get::rendered_from_row;
 use super::{rowid_base, HistoryStore, Stored};
 use crate::error::HistoryError;
-use crate::filter::Action;
+use crate::record::Action;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use std::sync::Arc;

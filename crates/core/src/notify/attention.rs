@@ -19,7 +19,7 @@
 
 use super::outcome::{outcome, thread};
 use super::{Fate, Notification, NotifySettings, ShownId};
-use crate::history::Stored;
+use crate::record::Stored;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;

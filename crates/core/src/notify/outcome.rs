@@ -7,8 +7,8 @@
 //! `rendered.kind`), trusting nothing: a value of the wrong type, or a word that is not a
 //! plausible state name, yields `None`.
 
-use crate::history::Stored;
 use crate::message::Message;
+use crate::record::Stored;
 use lapin::types::AMQPValue;
 use serde_json::Value;
 
@@ -227,7 +227,7 @@ fn header_int(msg: &Message, key: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Entry;
+    use crate::record::Entry;
     use crate::recorded::{fixture_paths, Fixture};
     use crate::sources::RenderContext;
     use std::path::{Path, PathBuf};
