@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 /// The wait before walking again after the archive failed a whole request (its own retries
 /// with back-off included): the archive is likely down or overloaded for a while.
 const STALLED_RETRY: Duration = Duration::from_secs(300);
-/// Notify candidates held per window at most; the digest counts them, it does not list them.
+/// Notify candidates held per window at most; beyond, only their count per source is kept
+/// (the digest names a few and counts the rest).
 const HELD_CANDIDATES: usize = 5_000;
 
 pub(super) struct Worker {
@@ -134,7 +135,7 @@ impl Worker {
             dry_run: false,
             recent: Default::default(),
         };
-        let mut held: Vec<Candidate> = Vec::new();
+        let mut held = Held::default();
         tracing::info!(%connection, start = job.walk.start, end = job.walk.end, reason = %job.reason, "catching up from the archive");
         loop {
             let page = tokio::select! {
@@ -143,9 +144,7 @@ impl Worker {
             };
             match page {
                 Ok(Some(page)) => {
-                    if held.len() < HELD_CANDIDATES {
-                        held.extend(page.notify);
-                    }
+                    held.add(page.notify);
                     self.progress(&job, false);
                     if let Err(e) = self.ledger.save_job(&job).await {
                         // Walking on unsaved would only be walked again after a restart; a
@@ -197,9 +196,30 @@ impl Worker {
         });
     }
 
-    async fn offer(&self, held: Vec<Candidate>) {
-        if !held.is_empty() {
-            let _ = self.notify.send(super::notify::Offer::Away(held)).await;
+    async fn offer(&self, held: Held) {
+        if !held.listed.is_empty() {
+            let offer = super::notify::Offer::Away(held.listed, held.unlisted);
+            let _ = self.notify.send(offer).await;
+        }
+    }
+}
+
+/// What a walk will tell in its digest.
+#[derive(Default)]
+struct Held {
+    listed: Vec<Candidate>,
+    /// Per source, the candidates beyond [`HELD_CANDIDATES`].
+    unlisted: std::collections::BTreeMap<String, usize>,
+}
+
+impl Held {
+    fn add(&mut self, cs: Vec<Candidate>) {
+        for c in cs {
+            if self.listed.len() < HELD_CANDIDATES {
+                self.listed.push(c);
+            } else {
+                *self.unlisted.entry(c.source).or_default() += 1;
+            }
         }
     }
 }

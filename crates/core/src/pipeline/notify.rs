@@ -26,7 +26,8 @@ pub(super) enum Offer {
     /// Delivered by the broker: the attention policy decides.
     Live(Vec<Candidate>),
     /// Filled in from the archive: one "While you were away" digest per source.
-    Away(Vec<Candidate>),
+    /// Per source, more filled in than listed.
+    Away(Vec<Candidate>, std::collections::BTreeMap<String, usize>),
 }
 
 /// Commands from the front ends.
@@ -68,7 +69,7 @@ impl Stage {
             tokio::select! {
                 batch = self.candidates.recv() => match batch {
                     Some(Offer::Live(batch)) => self.offer(batch).await,
-                    Some(Offer::Away(batch)) => self.away(batch).await,
+                    Some(Offer::Away(batch, more)) => self.away(batch, &more).await,
                     None => break,
                 },
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
@@ -120,11 +121,15 @@ impl Stage {
     /// Tells what a catch-up filled in, once per source. Quiet hours and a pause hold live
     /// notifications and their own summary follows; these are history already, so then they
     /// are only recorded.
-    async fn away(&mut self, batch: Vec<Candidate>) {
+    async fn away(
+        &mut self,
+        batch: Vec<Candidate>,
+        more: &std::collections::BTreeMap<String, usize>,
+    ) {
         let held =
             self.notifier.is_none() || self.attention.holds(Instant::now(), self.local_now());
         let mut fates = Vec::new();
-        for p in crate::notify::while_away(batch) {
+        for p in crate::notify::while_away(batch, more) {
             let fate = if self.notifier.is_none() {
                 Fate::Disabled
             } else if held {

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 /// Message summaries named in one digest.
 const SUMMARIES_SHOWN: usize = 3;
 
-/// One digest per source, in source order.
-pub fn while_away(candidates: Vec<Candidate>) -> Vec<Planned> {
+/// One digest per source, in source order; `more` counts, per source, messages filled in
+/// beyond those listed.
+pub fn while_away(candidates: Vec<Candidate>, more: &BTreeMap<String, usize>) -> Vec<Planned> {
     let mut by_source: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
     for c in candidates {
         by_source.entry(c.source.clone()).or_default().push(c);
@@ -19,7 +20,7 @@ pub fn while_away(candidates: Vec<Candidate>) -> Vec<Planned> {
     by_source
         .into_iter()
         .map(|(source, cs)| {
-            let n = cs.len();
+            let n = cs.len() + more.get(&source).copied().unwrap_or(0);
             let title = format!(
                 "While you were away: {} — {n} message{}",
                 label(&source),
@@ -30,8 +31,9 @@ pub fn while_away(candidates: Vec<Candidate>) -> Vec<Planned> {
                 .take(SUMMARIES_SHOWN)
                 .map(|c| format!("• {}", c.summary.trim()))
                 .collect();
-            if n > SUMMARIES_SHOWN {
-                lines.push(format!("and {} more in the history", n - SUMMARIES_SHOWN));
+            let shown = lines.len();
+            if n > shown {
+                lines.push(format!("and {} more in the history", n - shown));
             }
             // Never more than normal: these are hours old, and a critical one would stay
             // on screen until dismissed.
@@ -82,7 +84,8 @@ mod tests {
             .map(|i| cand(&format!("k{i}"), "koji", &format!("build {i} failed"), 40))
             .collect();
         cs.push(cand("b1", "bodhi", "update pushed", 20));
-        let planned = while_away(cs);
+        let more = BTreeMap::from([("koji".to_owned(), 10)]);
+        let planned = while_away(cs, &more);
         assert_eq!(planned.len(), 2);
         let bodhi = &planned[0];
         assert!(
@@ -96,7 +99,10 @@ mod tests {
             .notification
             .summary
             .starts_with("While you were away: "));
-        assert!(koji.notification.summary.ends_with("5 messages"));
+        assert!(
+            koji.notification.summary.ends_with("15 messages"),
+            "listed and counted"
+        );
         assert_eq!(koji.covers.len(), 5);
         assert_eq!(
             koji.notification.body.lines().count(),
@@ -107,7 +113,7 @@ mod tests {
         assert!(koji
             .notification
             .body
-            .ends_with("and 2 more in the history"));
+            .ends_with("and 12 more in the history"));
         assert_eq!(
             koji.notification.urgency,
             Urgency::Normal,
