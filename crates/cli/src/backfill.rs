@@ -82,7 +82,7 @@ pub async fn backfill(env: Env, args: &BackfillArgs) -> anyhow::Result<ExitCode>
     let rules = cfg.rule_set(&connection)?;
     let plan = topology::plan(conn, &cfg.rules_for(&connection), cfg.unmatched(), false);
     let narrow = catchup::narrowing(&plan);
-    let mut politeness = cfg.herald.catch_up_tuning.politeness();
+    let mut politeness = catchup::Politeness::from(&cfg.herald.catch_up_tuning);
     if let Some(ms) = args.spacing_ms {
         politeness.spacing = Duration::from_millis(ms);
     }
@@ -138,8 +138,8 @@ pub async fn backfill(env: Env, args: &BackfillArgs) -> anyhow::Result<ExitCode>
         jobs.remove(0);
         if saved && !args.dry_run {
             // As the app would: the archive's late arrivals are fetched again later.
-            let mut tail = job.tail(now.unix_timestamp());
-            tail.waits_for_user = false;
+            let delay = i64::try_from(cfg.herald.catch_up_tuning.tail_delay_s).unwrap_or(i64::MAX);
+            let tail = job.tail(now.unix_timestamp().saturating_add(delay));
             ledger.finish_job(job.id, Some(tail)).await?;
         }
     }

@@ -16,7 +16,7 @@ mod catch_up;
 mod connection;
 pub mod edit;
 
-pub use catch_up::{span, CatchUpTuning, FEDORA_DATAGREPPER};
+pub use catch_up::{archive_base_url, span, CatchUpTuning, FEDORA_DATAGREPPER};
 pub use connection::{Connection, GENERATED_QUEUE};
 
 /// The Fedora public broker. The password is empty: the client certificate identifies users.

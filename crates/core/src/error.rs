@@ -1,6 +1,31 @@
 //! Typed errors, one enum per boundary, each carrying the context a person needs to act.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// An error and its causes on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// The wait before attempt `failures + 1` of something that failed `failures` times: `base`
+/// doubled each time up to `cap`, then fully jittered in its upper half, so that many clients
+/// failing together (a broker restart, an archive outage) do not come back in step.
+pub fn backoff(base: Duration, cap: Duration, failures: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << failures.min(16).saturating_sub(1));
+    let cap = exp.min(cap);
+    cap / 2 + cap.mul_f64(fastrand::f64() * 0.5)
+}
 
 /// Reading recorded messages (fixtures, `fedora-messaging record` files).
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
 const MAX_RESPONSE: usize = 64 * 1024 * 1024;
 /// At most this many rows per request (the server refuses more).
 pub const ROWS: u32 = super::walk::ROWS_PER_PAGE;
+/// The longest wait between two attempts at one request.
+const RETRY_CAP: Duration = Duration::from_secs(120);
 /// Requests with more topics than this ask for the window unnarrowed (the URL stays short).
 const MAX_TOPICS: usize = 40;
 
@@ -39,6 +41,17 @@ impl Default for Politeness {
             retry_base: Duration::from_secs(2),
             attempts: 6,
             timeout: REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl From<&crate::config::CatchUpTuning> for Politeness {
+    fn from(t: &crate::config::CatchUpTuning) -> Politeness {
+        Politeness {
+            spacing: Duration::from_millis(t.spacing_ms),
+            retry_base: Duration::from_millis(t.retry_ms),
+            attempts: t.attempts.max(1),
+            timeout: Duration::from_millis(t.request_timeout_ms.max(1)),
         }
     }
 }
@@ -82,7 +95,8 @@ pub struct Archive {
 impl Archive {
     /// A client for the archive at `base` (its root: `…/datagrepper/`).
     pub fn new(base: &str, politeness: Politeness) -> Result<Archive, ArchiveError> {
-        let search = base_url(base)?
+        let search = crate::config::archive_base_url(base)
+            .map_err(ArchiveError::Url)?
             .join("v2/search")
             .map_err(|e| ArchiveError::Url(e.to_string()))?;
         // reqwest's rustls takes the process-wide provider; Herald's is ring (as lapin's).
@@ -106,11 +120,6 @@ impl Archive {
             last_start: None,
             requests: 0,
         })
-    }
-
-    /// The address requests go to, for messages (no secrets are ever part of it).
-    pub fn endpoint(&self) -> &Url {
-        &self.search
     }
 
     /// The URL of one request: absolute times, ascending order, one page of [`ROWS`].
@@ -148,7 +157,8 @@ impl Archive {
             match self.once(&url).await {
                 Ok(page) => return Ok(page),
                 Err(e) if e.is_transient() && attempt < self.politeness.attempts => {
-                    let wait = backoff(self.politeness.retry_base, attempt);
+                    let wait =
+                        crate::error::backoff(self.politeness.retry_base, RETRY_CAP, attempt);
                     tracing::debug!(error = %e, ?wait, attempt, "archive request failed; retrying");
                     tokio::time::sleep(wait).await;
                 }
@@ -188,29 +198,6 @@ impl Archive {
     }
 }
 
-/// The archive's root as a URL ending in `/`: http(s) only, with a host, and no user or
-/// password (nothing secret ever goes into a request or a message about one).
-pub fn base_url(base: &str) -> Result<Url, ArchiveError> {
-    let mut url = Url::parse(base.trim()).map_err(|e| ArchiveError::Url(e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ArchiveError::Url(
-            "the archive must be an http:// or https:// address".to_owned(),
-        ));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(ArchiveError::Url(
-            "the archive address must not hold a user or password".to_owned(),
-        ));
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
-}
-
 /// Reads a body up to [`MAX_RESPONSE`].
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, ArchiveError> {
     let mut body = Vec::new();
@@ -228,7 +215,7 @@ fn transport(e: &reqwest::Error) -> ArchiveError {
         ArchiveError::Timeout
     } else {
         // reqwest's message names the URL, which holds nothing secret here.
-        ArchiveError::Transport(crate::pipeline::error_chain(e))
+        ArchiveError::Transport(crate::error::error_chain(e))
     }
 }
 
@@ -263,13 +250,6 @@ pub fn parse_page(body: &[u8]) -> Result<SearchPage, ArchiveError> {
         rows,
         total: v.get("total").and_then(Value::as_u64),
     })
-}
-
-/// Exponential back-off with full jitter, capped at two minutes.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.min(10).saturating_sub(1));
-    let cap = exp.min(Duration::from_secs(120));
-    cap / 2 + cap.mul_f64(fastrand::f64() * 0.5)
 }
 
 #[cfg(test)]
@@ -330,15 +310,5 @@ mod tests {
         assert!(parse_page(br#"{"total": 3}"#).is_err());
         let too_many = format!(r#"{{"raw_messages":[{}]}}"#, vec!["{}"; 101].join(","));
         assert!(parse_page(too_many.as_bytes()).is_err());
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_secs(2);
-        assert!(backoff(base, 1) <= base);
-        for a in 1..30 {
-            assert!(backoff(base, a) <= Duration::from_secs(120));
-        }
-        assert!(backoff(base, 20) >= Duration::from_secs(60));
     }
 }

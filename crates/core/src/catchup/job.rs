@@ -12,10 +12,7 @@ use serde::{Deserialize, Serialize};
 /// publishers' clocks and the archive's one-second timestamps are not exact, and what the
 /// window takes twice the store drops by id.
 pub const MARGIN: i64 = 120;
-/// How long after a catch-up its last minutes are fetched again: the archive stores a
-/// message a little after the bus carried it.
-pub const TAIL_DELAY: i64 = 300;
-/// The part of a window's end fetched again after [`TAIL_DELAY`].
+/// The part of a window's end fetched again later.
 pub const TAIL_SPAN: i64 = 600;
 
 /// The newest live message committed on a connection.
@@ -133,14 +130,15 @@ impl Job {
         )
     }
 
-    /// The same window's tail, fetched again later.
-    pub fn tail(&self, now: i64) -> Job {
+    /// The same window's tail, to fetch again at `not_before` (the archive stores a message a
+    /// little after the bus carried it).
+    pub fn tail(&self, not_before: i64) -> Job {
         let mut tail = Job::new(
             (self.walk.end - TAIL_SPAN).max(self.walk.start),
             self.walk.end,
             format!("{} (the archive's late arrivals)", self.reason),
         );
-        tail.not_before = Some(now + TAIL_DELAY);
+        tail.not_before = Some(not_before);
         tail
     }
 
@@ -437,13 +435,13 @@ mod tests {
         assert_eq!((jobs[0].walk.start, jobs[0].walk.end), (100, 300));
         merge(&mut jobs, Job::new(1000, 1100, "c"));
         assert_eq!(jobs.len(), 2);
-        let tail = jobs[0].tail(5000);
+        let tail = jobs[0].tail(5000 + 300);
         assert_eq!(
             (tail.walk.start, tail.walk.end),
             (100, 300),
             "a short window whole"
         );
-        assert_eq!(tail.not_before, Some(5000 + TAIL_DELAY));
+        assert_eq!(tail.not_before, Some(5000 + 300));
         assert!(tail.is_tail());
         merge(&mut jobs, tail);
         assert_eq!(jobs.len(), 3, "a tail is its own job, for later");

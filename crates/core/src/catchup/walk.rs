@@ -123,18 +123,6 @@ impl Walk {
             tie_page: None,
         };
     }
-
-    /// Whether nothing is left to fetch.
-    pub fn is_done(&self) -> bool {
-        self.next_request().is_none()
-    }
-
-    /// The share of the window's seconds behind the cursor, for a progress bar when the
-    /// archive gives no total.
-    pub fn fraction(&self) -> f64 {
-        let span = (self.end - self.start + 1).max(1) as f64;
-        ((self.cursor.second - self.start) as f64 / span).clamp(0.0, 1.0)
-    }
 }
 
 #[cfg(test)]
@@ -208,7 +196,7 @@ mod tests {
             "never past the window"
         );
         walk.advance(false, Some(2000));
-        assert!(walk.is_done());
+        assert_eq!(walk.next_request(), None);
     }
 
     #[test]
@@ -249,6 +237,6 @@ mod tests {
             seen, 232,
             "the tied second paged through once, then the rest"
         );
-        assert!((resumed.fraction() - 1.0).abs() < f64::EPSILON);
+        assert_eq!(resumed.next_request(), None);
     }
 }

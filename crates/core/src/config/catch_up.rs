@@ -60,15 +60,6 @@ impl CatchUpTuning {
     pub fn is_default(&self) -> bool {
         *self == CatchUpTuning::default()
     }
-
-    pub fn politeness(&self) -> crate::catchup::Politeness {
-        crate::catchup::Politeness {
-            spacing: Duration::from_millis(self.spacing_ms),
-            retry_base: Duration::from_millis(self.retry_ms),
-            attempts: self.attempts.max(1),
-            timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
-        }
-    }
 }
 
 impl super::HeraldSettings {
@@ -90,9 +81,27 @@ pub(super) fn validate(h: &super::HeraldSettings) -> Result<(), crate::error::Co
             "a length such as 12h, 3d or 1w".to_owned(),
         ));
     }
-    crate::catchup::archive::base_url(&h.datagrepper_url)
-        .map_err(|e| invalid("herald.datagrepper_url", e.to_string()))?;
+    archive_base_url(&h.datagrepper_url).map_err(|e| invalid("herald.datagrepper_url", e))?;
     Ok(())
+}
+
+/// The archive's root as a URL ending in `/`: http(s) only, with a host, and no user or
+/// password (nothing secret ever goes into a request or a message about one).
+pub fn archive_base_url(base: &str) -> Result<url::Url, String> {
+    let mut url = url::Url::parse(base.trim()).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("the archive must be an http:// or https:// address".to_owned());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the archive address must not hold a user or password".to_owned());
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
 }
 
 /// A length of time as people write it: `45s`, `30m`, `12h`, `3d`, `2w`.

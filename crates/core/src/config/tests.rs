@@ -234,7 +234,7 @@ fn no_profile_and_no_rules_keeps_everything() {
 #[case::profile_typo("[herald.profile]\nuser = [\"a\"]\n", "user")]
 fn refuses_bad_rules_and_connections(#[case] text: &str, #[case] needle: &str) {
     let err = parse(text).expect_err("refused");
-    let chain = crate::pipeline::error_chain(&err);
+    let chain = crate::error::error_chain(&err);
     assert!(chain.contains(needle), "{chain}");
 }
 

@@ -147,15 +147,6 @@ impl HistoryStore {
         ended.map_err(HistoryError::query("commit install state"))?;
         Ok(value)
     }
-
-    pub async fn clear_state(&self, key: &str) -> Result<(), HistoryError> {
-        sqlx::query("DELETE FROM state WHERE key = ?")
-            .bind(key)
-            .execute(self.pool())
-            .await
-            .map_err(HistoryError::query("clear install state"))?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ impl Worker {
         let plan = topology::plan(conn, &cfg.rules_for(&connection), cfg.unmatched(), false);
         let narrow = crate::catchup::narrowing(&plan);
         let tuning = cfg.herald.catch_up_tuning;
-        let mut archive = match Archive::new(&cfg.herald.datagrepper_url, tuning.politeness()) {
+        let mut archive = match Archive::new(&cfg.herald.datagrepper_url, (&tuning).into()) {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(error = %error_chain(&e), "catch-up cannot use the archive");
@@ -169,11 +169,8 @@ impl Worker {
                 }
             }
         }
-        let tail = (!job.is_tail()).then(|| {
-            let mut tail = job.tail(now());
-            tail.not_before = Some(now() + i64::try_from(tuning.tail_delay_s).unwrap_or(300));
-            tail
-        });
+        let delay = i64::try_from(tuning.tail_delay_s).unwrap_or(i64::MAX);
+        let tail = (!job.is_tail()).then(|| job.tail(now().saturating_add(delay)));
         if let Err(e) = self.ledger.finish_job(job.id, tail).await {
             tracing::warn!(error = %error_chain(&e), "cannot save the end of a catch-up; pausing");
             self.offer(held).await;

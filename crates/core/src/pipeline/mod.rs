@@ -431,26 +431,10 @@ const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
 /// Exponential backoff with full jitter, capped, so many clients do not reconnect in step.
 fn backoff(failures: u32) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << failures.min(16).saturating_sub(1));
-    let cap = exp.min(BACKOFF_CAP);
-    let half = cap / 2;
-    half + cap.mul_f64(fastrand::f64() * 0.5)
+    crate::error::backoff(BACKOFF_BASE, BACKOFF_CAP, failures)
 }
 
-/// An error and its causes on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = c.source();
-    }
-    s
-}
+pub use crate::error::error_chain;
 
 #[cfg(test)]
 mod tests {

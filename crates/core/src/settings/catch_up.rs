@@ -1,16 +1,15 @@
 //! The settings window's catch-up keys of `[herald]`: whether gaps are filled from the bus
 //! archive by themselves, the longest gap filled without asking, and the archive's address.
 //! They are checked by the same parsers the config uses ([`crate::config::span`],
-//! [`crate::catchup::archive::base_url`]), so the window refuses exactly what loading the
+//! [`crate::config::archive_base_url`]), so the window refuses exactly what loading the
 //! file would refuse, with the field to fix. `[herald.catch_up_tuning]` stays out of the
 //! window: nobody needs to touch it on the Fedora bus.
 
 use super::save::{apply, apply_by};
 use super::{Settings, SettingsError};
-use crate::catchup::archive::base_url;
+use crate::config::archive_base_url;
 use crate::config::edit::ConfigEditor;
 use crate::config::{span, HeraldSettings, FEDORA_DATAGREPPER};
-use crate::error::ArchiveError;
 
 pub(crate) fn check(s: &Settings) -> Result<(), SettingsError> {
     longest_gap(&s.catch_up_max)?;
@@ -36,7 +35,7 @@ pub(crate) fn write(e: &mut ConfigEditor, s: &Settings) -> Result<(), SettingsEr
         &at("datagrepper_url"),
         s.datagrepper_url.trim().into(),
         d.datagrepper_url.as_str().into(),
-        |a, b| same(a, b, |u| base_url(u).ok()),
+        |a, b| same(a, b, |u| archive_base_url(u).ok()),
     )
 }
 
@@ -71,10 +70,5 @@ fn archive_url(text: &str) -> Result<url::Url, SettingsError> {
             "not a web address ({e}); write it as https://host/path/"
         ))
     })?;
-    base_url(text).map_err(|e| {
-        invalid(match e {
-            ArchiveError::Url(why) => why,
-            other => other.to_string(),
-        })
-    })
+    archive_base_url(text).map_err(invalid)
 }
