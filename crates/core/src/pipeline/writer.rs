@@ -20,6 +20,9 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+/// How often the newest committed message is recorded as heard live.
+const LIVE_NOTE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(super) struct Writer {
     pub store: HistoryStore,
     pub channel: lapin::Channel,
@@ -47,9 +50,24 @@ impl Writer {
         let (tx, mut rx) = mpsc::channel::<Batch>(1);
         let task = tokio::spawn(async move {
             let mut total = InsertReport::default();
+            // The newest committed message not yet recorded as heard live, and when the
+            // last one was: a write of its own per batch would cost a second fsync each.
+            let mut pending: Option<i64> = None;
+            let mut noted = Instant::now();
             while let Some(batch) = rx.recv().await {
+                let newest = batch
+                    .entries
+                    .iter()
+                    .map(|e| e.message().sent_at.unix_timestamp())
+                    .max();
                 total.add(self.flush(batch).await?);
+                pending = pending.max(newest);
+                if noted.elapsed() >= LIVE_NOTE_EVERY {
+                    self.note_live(pending.take()).await;
+                    noted = Instant::now();
+                }
             }
+            self.note_live(pending).await;
             Ok(total)
         });
         (tx, task)
@@ -95,7 +113,6 @@ impl Writer {
             std::process::abort();
         }
         batch.ack(&self.channel).await?;
-        self.note_live(&batch.entries).await;
         // Messages this batch added, and redeliveries of stored ones whose notification was
         // never decided (the previous run stopped between commit and notification); the others
         // were notified, or deliberately not, the first time.
@@ -162,14 +179,11 @@ impl Writer {
         Ok(written)
     }
 
-    /// Records the newest message of a committed batch as the last one heard live. After the
-    /// ack: a crash in between leaves an older mark, which only widens a later gap.
-    async fn note_live(&self, entries: &[Entry]) {
+    /// Records the newest committed message as the last one heard live. After the ack, and
+    /// at most every few seconds: a crash in between leaves an older mark, which only widens
+    /// a later gap (by far less than its margin).
+    async fn note_live(&self, newest: Option<i64>) {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let newest = entries
-            .iter()
-            .map(|e| e.message().sent_at.unix_timestamp())
-            .max();
         if let Some(sent_at) = newest {
             if let Err(e) = self.ledger.note_live(sent_at, now).await {
                 tracing::warn!(error = %error_chain(&e), "cannot record the last live message");
