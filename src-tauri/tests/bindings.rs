@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use herald_core::filter::DryRun;
 use herald_core::history::{Facets, MessageDetail, Page, SearchQuery};
 use herald_core::secrets::SecretKind;
-use herald_core::settings::{SaveReport, Settings, TestResult};
+use herald_core::settings::{SaveReport, Settings, TestResult, Typed};
 use herald_desktop::commands::AppInfo;
 use herald_desktop::status::{LiveEvent, Status};
 use herald_desktop::window::Window;
@@ -37,6 +37,7 @@ fn generate(dir: &Path) -> Result<(), ts_rs::ExportError> {
     SaveReport::export_all(&cfg)?;
     SecretKind::export_all(&cfg)?;
     TestResult::export_all(&cfg)?;
+    Typed::export_all(&cfg)?;
     DryRun::export_all(&cfg)?;
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! answer at all), passing the rest through; it records every request line and the most
 //! requests ever in flight at once. [`TcpBlackhole`] stands before the broker and can stop
 //! forwarding on the connections it already carries without closing them, which is what a
-//! connection that died while the laptop slept looks like to the client.
+//! connection that died while the laptop slept looks like to the client. [`TcpRecorder`]
+//! stands before the broker on another port and keeps every byte clients sent through it,
+//! to prove what a client did or did not send there.
 
 use std::collections::VecDeque;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -268,6 +270,97 @@ impl TcpBlackhole {
 }
 
 impl Drop for TcpBlackhole {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// A TCP proxy to `upstream` that records every byte its clients send; see the module
+/// documentation.
+#[derive(Debug)]
+pub struct TcpRecorder {
+    port: u16,
+    sent: Arc<Mutex<Vec<u8>>>,
+    connections: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl TcpRecorder {
+    pub fn start(upstream: SocketAddr) -> TcpRecorder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the recorder");
+        let port = listener.local_addr().expect("recorder address").port();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (rec, count, st) = (sent.clone(), connections.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if st.load(Ordering::SeqCst) {
+                    return;
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+                let Ok(up) = TcpStream::connect(upstream) else {
+                    continue;
+                };
+                for (from, to, record) in [
+                    (client.try_clone(), up.try_clone(), true),
+                    (up.try_clone(), client.try_clone(), false),
+                ] {
+                    let (Ok(mut from), Ok(mut to)) = (from, to) else {
+                        continue;
+                    };
+                    let rec = rec.clone();
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16 * 1024];
+                        loop {
+                            let n = match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            if record {
+                                rec.lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .extend_from_slice(&buf[..n]);
+                            }
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(Shutdown::Write);
+                    });
+                }
+            }
+        });
+        TcpRecorder {
+            port,
+            sent,
+            connections,
+            stop,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Everything clients sent so far, all connections together.
+    pub fn sent(&self) -> Vec<u8> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// How many connections it took.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Whether `needle` is anywhere in what clients sent.
+    pub fn saw(&self, needle: &[u8]) -> bool {
+        self.sent().windows(needle.len()).any(|w| w == needle)
+    }
+}
+
+impl Drop for TcpRecorder {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));

@@ -2,13 +2,16 @@
 //! throw-away HOME. `herald_core::secrets::SecretStore` stores a password and a key
 //! passphrase, another process reads them back, `secret-tool` sees them under Herald's app id
 //! from outside, no file under HOME holds them in clear, and deleting removes them. Without a
-//! Secret Service every operation fails clearly instead of pretending.
+//! Secret Service every operation fails clearly instead of pretending. Each secret carries
+//! the address it was saved for as attributes (seen from outside with `secret-tool`), is
+//! refused for any other address, and one saved before secrets were bound is bound to the
+//! first (saved) address that asks.
 //!
 //! The store talks to whatever `DBUS_SESSION_BUS_ADDRESS` names, so each step runs in a child
 //! process — this test binary again, running only [`secret_store_phase`] — started with a
 //! clean environment that points at the private bus and HOME, never the developer's keyring.
 
-use herald_core::secrets::{Backend, Secret, SecretKind, SecretStore, SERVICE};
+use herald_core::secrets::{Backend, Binding, Secret, SecretKind, SecretStore, SERVICE};
 use herald_core::SecretError;
 use herald_e2e::keyring::{secret_tool_lookup, DesktopHome, GnomeKeyring};
 use std::path::Path;
@@ -26,6 +29,13 @@ const PHASE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The key passphrase stored beside `password`.
 fn passphrase_for(password: &str) -> String {
     format!("{password} (key)")
+}
+
+/// The address the phases store secrets for.
+const SAVED_FOR: &str = "amqps://alice@broker.example/%2Fpub";
+
+fn binding(url: &str) -> Binding {
+    Binding::of_url(url).expect("a broker URL")
 }
 
 fn user(connection: &str, kind: SecretKind) -> String {
@@ -156,6 +166,44 @@ fn passwords_round_trip_through_a_real_secret_service() {
 }
 
 #[test]
+fn secrets_are_bound_to_the_address_they_were_saved_for() {
+    let home = DesktopHome::start();
+    let _keyring = GnomeKeyring::start(&home, "unlock-the-login-keyring");
+    let (connection, password) = names();
+    let output = run_phase(&home, "binding", &connection, &password);
+    assert!(
+        !output.contains(&password),
+        "the binding phase printed the password"
+    );
+    // From outside: the attributes name the address, and find the item by it.
+    let attributes = |kind, host: &str| {
+        secret_tool_lookup(
+            &home,
+            &[
+                ("service", SERVICE),
+                ("username", &user(&connection, kind)),
+                ("scheme", "amqps"),
+                ("host", host),
+                ("port", "5671"),
+                ("vhost", "/pub"),
+                ("user", "alice"),
+            ],
+        )
+    };
+    assert_eq!(
+        attributes(SecretKind::Password, "other.example").as_deref(),
+        Some(password.as_str()),
+        "the password's attributes name the address it was last saved for"
+    );
+    assert_eq!(attributes(SecretKind::Password, "broker.example"), None);
+    assert_eq!(
+        attributes(SecretKind::KeyPassphrase, "broker.example").as_deref(),
+        Some(passphrase_for(&password).as_str()),
+        "the unbound item was bound to the address that asked first"
+    );
+}
+
+#[test]
 fn without_a_secret_service_nothing_pretends_to_be_saved() {
     // A bus and HOME, but no keyring daemon on the bus (and nothing to auto-start one).
     let home = DesktopHome::start();
@@ -180,6 +228,7 @@ fn secret_store_phase() {
     let password = Secret::new(var(PASSWORD));
     let passphrase = Secret::new(passphrase_for(password.expose()));
     let store = SecretStore::new();
+    let here = binding(SAVED_FOR);
     // keyring 3 built without a backend feature would use its in-memory mock: prove it did not.
     assert_eq!(store.backend(), Backend::SecretService);
     assert!(store.backend_is_persistent());
@@ -191,37 +240,43 @@ fn secret_store_phase() {
     match phase.as_str() {
         "store" => {
             for kind in SecretKind::ALL {
-                let before = store.get(&connection, kind).expect("read before storing");
+                let before = store
+                    .get(&connection, kind, &here)
+                    .expect("read before storing");
                 assert!(before.is_none(), "{kind} exists before it was stored");
             }
             store
-                .set(&connection, SecretKind::Password, &password)
+                .set(&connection, SecretKind::Password, &here, &password)
                 .expect("store the password");
             store
-                .set(&connection, SecretKind::KeyPassphrase, &passphrase)
+                .set(&connection, SecretKind::KeyPassphrase, &here, &passphrase)
                 .expect("store the key passphrase");
             // Storing again replaces the item rather than adding a second (ambiguous) one.
             store
-                .set(&connection, SecretKind::Password, &password)
+                .set(&connection, SecretKind::Password, &here, &password)
                 .expect("store the password again");
-            let got = store.get(&connection, SecretKind::Password).expect("read");
+            let got = store
+                .get(&connection, SecretKind::Password, &here)
+                .expect("read");
             assert!(same(got, &password), "read back a different password");
             let got = store
-                .get(&connection, SecretKind::KeyPassphrase)
+                .get(&connection, SecretKind::KeyPassphrase, &here)
                 .expect("read");
             assert!(same(got, &passphrase), "read back a different passphrase");
             // Another connection's entries are separate.
             let other = format!("{connection}-other");
             assert!(store
-                .get(&other, SecretKind::Password)
+                .get(&other, SecretKind::Password, &here)
                 .expect("read")
                 .is_none());
         }
         "read-delete" => {
-            let got = store.get(&connection, SecretKind::Password).expect("read");
+            let got = store
+                .get(&connection, SecretKind::Password, &here)
+                .expect("read");
             assert!(same(got, &password), "the stored password did not persist");
             let got = store
-                .get(&connection, SecretKind::KeyPassphrase)
+                .get(&connection, SecretKind::KeyPassphrase, &here)
                 .expect("read");
             assert!(
                 same(got, &passphrase),
@@ -229,16 +284,79 @@ fn secret_store_phase() {
             );
             assert_eq!(store.delete_all(&connection).expect("delete"), 2);
             for kind in SecretKind::ALL {
-                assert!(store.get(&connection, kind).expect("read").is_none());
+                assert!(store.get(&connection, kind, &here).expect("read").is_none());
                 assert!(!store.delete(&connection, kind).expect("delete again"));
             }
+        }
+        "binding" => {
+            let elsewhere = [
+                "amqps://alice@evil.example/%2Fpub",
+                "amqp://alice@broker.example:5671/%2Fpub",
+                "amqps://alice@broker.example:5672/%2Fpub",
+                "amqps://alice@broker.example/%2Fother",
+                "amqps://mallory@broker.example/%2Fpub",
+            ];
+            store
+                .set(&connection, SecretKind::Password, &here, &password)
+                .expect("store bound");
+            for url in elsewhere {
+                let err = store
+                    .get(&connection, SecretKind::Password, &binding(url))
+                    .expect_err("another address gets nothing");
+                assert!(matches!(err, SecretError::Elsewhere { .. }), "{url}: {err}");
+                assert!(!format!("{err} {err:?}").contains(password.expose()));
+                assert!(!store
+                    .contains(&connection, SecretKind::Password, &binding(url))
+                    .expect("contains"));
+            }
+            assert!(store
+                .contains(&connection, SecretKind::Password, &here)
+                .expect("contains"));
+            // Saved again for another address, it leaves the first one.
+            let moved = binding("amqps://alice@other.example/%2Fpub");
+            store
+                .set(&connection, SecretKind::Password, &moved, &password)
+                .expect("store for another address");
+            assert!(store.get(&connection, SecretKind::Password, &here).is_err());
+            let got = store
+                .get(&connection, SecretKind::Password, &moved)
+                .expect("read");
+            assert!(same(got, &password), "read back a different password");
+
+            // Saved before secrets were bound (a bare keyring item): bound to the first
+            // address that asks, and refused to every other one from then on.
+            let legacy =
+                keyring::Entry::new(SERVICE, &user(&connection, SecretKind::KeyPassphrase))
+                    .expect("entry");
+            legacy
+                .set_password(passphrase.expose())
+                .expect("store an unbound item");
+            assert!(store
+                .contains(
+                    &connection,
+                    SecretKind::KeyPassphrase,
+                    &binding(elsewhere[0])
+                )
+                .expect("contains"));
+            let got = store
+                .get(&connection, SecretKind::KeyPassphrase, &here)
+                .expect("read and bind");
+            assert!(same(got, &passphrase), "read back a different passphrase");
+            let err = store
+                .get(
+                    &connection,
+                    SecretKind::KeyPassphrase,
+                    &binding(elsewhere[0]),
+                )
+                .expect_err("now bound");
+            assert!(matches!(err, SecretError::Elsewhere { .. }), "{err}");
         }
         "unavailable" => {
             let failures = [
                 store
-                    .set(&connection, SecretKind::Password, &password)
+                    .set(&connection, SecretKind::Password, &here, &password)
                     .err(),
-                store.get(&connection, SecretKind::Password).err(),
+                store.get(&connection, SecretKind::Password, &here).err(),
                 store.delete(&connection, SecretKind::KeyPassphrase).err(),
             ];
             for err in failures {

@@ -10,12 +10,13 @@
 //! [`settings_keyring_phase`]) whose environment points at the private bus and HOME, as in
 //! `secrets.rs`, so the developer's own keyring is never touched.
 
-use herald_core::bus;
+use herald_core::bus::{self, Credentials};
 use herald_core::config::{Config, PRIMARY};
-use herald_core::secrets::{Secret, SecretKind, SecretStore};
-use herald_core::settings::{self, Settings};
+use herald_core::secrets::{Binding, Secret, SecretKind, SecretStore};
+use herald_core::settings::{self, Settings, Typed};
 use herald_e2e::broker::{system_amqp_url, wait_for_system_broker, PrivateBroker};
 use herald_e2e::certs::{Certs, CLIENT_CN};
+use herald_e2e::fault_proxy::TcpRecorder;
 use herald_e2e::keyring::{DesktopHome, GnomeKeyring};
 use lapin::uri::AMQPUri;
 use std::net::TcpListener;
@@ -85,7 +86,7 @@ async fn probe_connects_and_names_the_broker() {
     let login = Login::system();
     let r = bus::probe(
         &connection(&login.url_with_password("%2F")),
-        &SecretStore::new(),
+        &Credentials::default(),
         PROBE_TIMEOUT,
     )
     .await;
@@ -108,7 +109,7 @@ async fn probe_reports_an_unknown_vhost() {
     let vhost = format!("herald-no-such-vhost-{}", uuid::Uuid::new_v4().simple());
     let r = bus::probe(
         &connection(&Login::system().url_with_password(&vhost)),
-        &SecretStore::new(),
+        &Credentials::default(),
         PROBE_TIMEOUT,
     )
     .await;
@@ -128,11 +129,14 @@ async fn probe_reports_a_closed_port() {
         .expect("free port")
         .port();
     let url = format!("amqp://guest:guest@127.0.0.1:{port}/%2F");
-    let r = bus::probe(&connection(&url), &SecretStore::new(), PROBE_TIMEOUT).await;
+    let r = bus::probe(&connection(&url), &Credentials::default(), PROBE_TIMEOUT).await;
     assert!(!r.ok);
     assert_eq!(
         r.message,
-        format!("Connection refused by 127.0.0.1:{port}: no broker is listening there")
+        format!(
+            "Cannot connect to 127.0.0.1:{port}: refused or unreachable, or no AMQP broker \
+             answers there"
+        )
     );
 }
 
@@ -146,7 +150,7 @@ async fn probe_respects_its_timeout() {
     let started = Instant::now();
     let r = bus::probe(
         &connection(&url),
-        &SecretStore::new(),
+        &Credentials::default(),
         Duration::from_secs(1),
     )
     .await;
@@ -174,13 +178,56 @@ async fn probe_reports_tls_spoken_to_a_plain_port() {
     let url = login
         .url_with_password("%2F")
         .replacen("amqp://", "amqps://", 1);
-    let r = bus::probe(&connection(&url), &SecretStore::new(), PROBE_TIMEOUT).await;
+    let r = bus::probe(&connection(&url), &Credentials::default(), PROBE_TIMEOUT).await;
     assert!(!r.ok);
+    assert_eq!(
+        r.message,
+        format!("TLS failed with {} (details in Herald's log)", login.at())
+    );
+}
+
+/// Whatever answers a port that is not a broker, the page learns only that no broker
+/// answered there: the test cannot tell a closed port from an open one of another service.
+#[tokio::test]
+async fn probe_tells_nothing_of_what_else_answers() {
+    let http = TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = http.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for mut s in http.incoming().flatten() {
+            use std::io::Write as _;
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nServer: secret-internal/1.0\r\n\r\n");
+        }
+    });
+    let url = format!("amqp://guest:guest@127.0.0.1:{port}/%2F");
+    let r = bus::probe(&connection(&url), &Credentials::default(), PROBE_TIMEOUT).await;
+    assert!(!r.ok);
+    assert_eq!(
+        r.message,
+        format!(
+            "Cannot connect to 127.0.0.1:{port}: refused or unreachable, or no AMQP broker \
+             answers there"
+        )
+    );
+}
+
+/// A password named for another machine over plain `amqp://` is never sent: refused before
+/// any connection, typed or stored.
+#[tokio::test]
+async fn no_password_goes_to_another_machine_without_tls() {
+    // TEST-NET-1: nothing answers there, and the refusal must come before trying.
+    let conn = connection("amqp://alice@192.0.2.1:5672/%2F");
+    let creds = Credentials {
+        password: Some(Secret::new("hunter2".to_owned())),
+        ..Credentials::default()
+    };
+    let r = bus::probe(&conn, &creds, PROBE_TIMEOUT).await;
+    assert!(!r.ok);
+    assert!(r.message.contains("without TLS"), "{}", r.message);
+    assert!(!r.message.contains("hunter2"), "{}", r.message);
     assert!(
-        r.message
-            .starts_with(&format!("TLS failure with {}: ", login.at())),
-        "{}",
-        r.message
+        r.elapsed_ms < 1000,
+        "refused at once, took {} ms",
+        r.elapsed_ms
     );
 }
 
@@ -348,7 +395,11 @@ fn settings_keyring_phase() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
 
     // No password stored: the broker refuses, and the answer says what to do.
-    let r = rt.block_on(bus::probe(&conn, &store, PROBE_TIMEOUT));
+    let r = rt.block_on(bus::probe(
+        &conn,
+        &Credentials::keyring(&store),
+        PROBE_TIMEOUT,
+    ));
     assert!(!r.ok);
     assert!(
         r.message.starts_with("Authentication failed")
@@ -360,10 +411,15 @@ fn settings_keyring_phase() {
     assert!(!s.connections[0].has_password);
 
     // A wrong password: authentication failed, and the password is nowhere in the text.
+    let saved_for = Binding::of_url(&conn.amqp_url).expect("binding");
     store
-        .set(PRIMARY, SecretKind::Password, &wrong)
+        .set(PRIMARY, SecretKind::Password, &saved_for, &wrong)
         .expect("store the wrong password");
-    let r = rt.block_on(bus::probe(&conn, &store, PROBE_TIMEOUT));
+    let r = rt.block_on(bus::probe(
+        &conn,
+        &Credentials::keyring(&store),
+        PROBE_TIMEOUT,
+    ));
     assert!(!r.ok);
     assert!(
         r.message.starts_with(&format!(
@@ -386,14 +442,18 @@ fn settings_keyring_phase() {
 
     // The right one: the pipeline's connect, the probe and the settings all see it.
     store
-        .set(PRIMARY, SecretKind::Password, &right)
+        .set(PRIMARY, SecretKind::Password, &saved_for, &right)
         .expect("store the password");
     let c = rt
         .block_on(bus::connect(&conn))
         .expect("bus::connect logs in with the keyring password");
     rt.block_on(c.close(200, "test done".into()))
         .expect("close");
-    let r = rt.block_on(bus::probe(&conn, &store, PROBE_TIMEOUT));
+    let r = rt.block_on(bus::probe(
+        &conn,
+        &Credentials::keyring(&store),
+        PROBE_TIMEOUT,
+    ));
     assert!(r.ok, "{}", r.message);
     assert!(
         r.message
@@ -405,8 +465,65 @@ fn settings_keyring_phase() {
     let d = &s.connections[0];
     assert!(d.has_password && !d.has_key_passphrase);
     assert_eq!(d.username.as_deref(), Some(user.as_str()));
-    let r = rt.block_on(settings::probe(d, &store, PROBE_TIMEOUT));
+    let r = rt.block_on(settings::probe(
+        d,
+        Typed::default(),
+        &config_path,
+        &store,
+        PROBE_TIMEOUT,
+    ));
     assert!(r.ok, "{}", r.message);
+
+    // The same name and user at another address (a recorder in front of the same broker):
+    // the stored password is not sent there, typed for the test it is.
+    let plain = |password: &str| format!("\0{user}\0{password}").into_bytes();
+    let recorder = TcpRecorder::start(at.parse().expect("broker address"));
+    let mut elsewhere = d.clone();
+    elsewhere.url = d
+        .url
+        .replacen(&at, &format!("127.0.0.1:{}", recorder.port()), 1);
+    assert_ne!(elsewhere.url, d.url);
+    let r = rt.block_on(settings::probe(
+        &elsewhere,
+        Typed::default(),
+        &config_path,
+        &store,
+        PROBE_TIMEOUT,
+    ));
+    assert!(!r.ok, "{}", r.message);
+    assert!(
+        r.message.contains("not the saved settings"),
+        "{}",
+        r.message
+    );
+    assert_eq!(
+        recorder.connections(),
+        2,
+        "greeting and login went through the recorder"
+    );
+    assert!(
+        !recorder.saw(&plain(right.expose())),
+        "the stored password was sent to another address"
+    );
+    let r = rt.block_on(settings::probe(
+        &elsewhere,
+        Typed {
+            password: Some(right.expose().clone()),
+            key_passphrase: None,
+        },
+        &config_path,
+        &store,
+        PROBE_TIMEOUT,
+    ));
+    assert!(r.ok, "{}", r.message);
+    assert!(
+        recorder.saw(&plain(right.expose())),
+        "the recorder records logins"
+    );
+    // The keyring itself refuses the other address.
+    let other = Binding::of_url(&format!("amqp://{user}@127.0.0.1:{}/%2F", recorder.port()))
+        .expect("binding");
+    assert!(store.get(PRIMARY, SecretKind::Password, &other).is_err());
     // Saving what was loaded changes nothing, and no password reaches the file.
     assert!(!settings::save(&config_path, &s).expect("save").changed);
     let text = std::fs::read_to_string(&config_path).expect("read");
@@ -426,9 +543,14 @@ fn tls_key_phase() {
         .primary()
         .clone();
     let store = SecretStore::new();
+    let saved_for = Binding::of_url(&conn.amqp_url).expect("binding");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
 
-    let r = rt.block_on(bus::probe(&conn, &store, PROBE_TIMEOUT));
+    let r = rt.block_on(bus::probe(
+        &conn,
+        &Credentials::keyring(&store),
+        PROBE_TIMEOUT,
+    ));
     assert!(!r.ok);
     assert!(
         r.message
@@ -438,7 +560,7 @@ fn tls_key_phase() {
     );
 
     store
-        .set(PRIMARY, SecretKind::KeyPassphrase, &wrong)
+        .set(PRIMARY, SecretKind::KeyPassphrase, &saved_for, &wrong)
         .expect("store the wrong passphrase");
     let err = rt
         .block_on(bus::connect(&conn))
@@ -452,9 +574,13 @@ fn tls_key_phase() {
     eprintln!("as expected: {}", herald_core::pipeline::error_chain(&err));
 
     store
-        .set(PRIMARY, SecretKind::KeyPassphrase, &right)
+        .set(PRIMARY, SecretKind::KeyPassphrase, &saved_for, &right)
         .expect("store the passphrase");
-    let r = rt.block_on(bus::probe(&conn, &store, PROBE_TIMEOUT));
+    let r = rt.block_on(bus::probe(
+        &conn,
+        &Credentials::keyring(&store),
+        PROBE_TIMEOUT,
+    ));
     assert!(r.ok, "{}", r.message);
     assert!(
         r.message.starts_with(&format!(

@@ -16,6 +16,7 @@ mod catch_up;
 mod connection;
 pub mod edit;
 
+pub use crate::secrets::redact_url;
 pub use catch_up::{archive_base_url, span, CatchUpTuning, FEDORA_DATAGREPPER};
 pub use connection::{Connection, GENERATED_QUEUE};
 
@@ -470,20 +471,6 @@ pub fn fedora_cert_dir() -> PathBuf {
     match user {
         Some(u) if u.join("cacert.pem").exists() => u,
         _ => system.to_owned(),
-    }
-}
-
-/// `amqps://user:secret@host/vhost` → `amqps://user:***@host/vhost`.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some_and(|p| !p.is_empty()) {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        // Never echo an unparsable URL: it may hold a secret in a place we cannot find.
-        Err(_) => "<unparsable URL>".to_owned(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Typed errors, one enum per boundary, each carrying the context a person needs to act.
 
+pub use crate::secrets::SecretError;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -165,6 +166,7 @@ impl BusError {
             | BusError::TlsFile { .. }
             | BusError::FedoraCertificates { .. }
             | BusError::EncryptedKey { .. }
+            | BusError::Cleartext { .. }
             | BusError::Secret(_) => true,
             BusError::Connect { source, .. } | BusError::Topology { source, .. } => refused(source),
             _ => false,
@@ -251,6 +253,12 @@ pub enum BusError {
     EncryptedKey { path: PathBuf, reason: String },
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(
+        "Herald does not send a password to {endpoint} without TLS: anyone on the way could \
+         read it. Use amqps:// (only a broker on this machine may be reached over amqp:// \
+         with a password)"
+    )]
+    Cleartext { endpoint: String },
     #[error("cannot connect to {url}")]
     Connect {
         url: String,
@@ -278,57 +286,6 @@ pub enum BusError {
     Stopped(String),
     #[error(transparent)]
     History(#[from] HistoryError),
-}
-
-/// The OS keyring, where connection passwords and key passphrases live. Never holds a secret:
-/// keyring errors are kept as text, because `keyring::Error::BadEncoding` carries the bytes.
-#[derive(Debug, thiserror::Error)]
-pub enum SecretError {
-    #[error(
-        "this build of Herald has no keyring backend: the {kind} of connection {connection:?} \
-         would only be kept in memory and lost, so it is not stored (build herald-core with \
-         keyring's sync-secret-service feature)"
-    )]
-    NotPersistent {
-        connection: String,
-        kind: crate::secrets::SecretKind,
-    },
-    #[error(
-        "cannot {op} the {kind} of connection {connection:?}: the keyring is locked or refused \
-         access ({reason})"
-    )]
-    Locked {
-        op: &'static str,
-        connection: String,
-        kind: crate::secrets::SecretKind,
-        reason: String,
-    },
-    #[error(
-        "cannot {op} the {kind} of connection {connection:?}: no keyring ({reason}). Is a \
-         Secret Service such as gnome-keyring or KeePassXC running on the session bus?"
-    )]
-    Unavailable {
-        op: &'static str,
-        connection: String,
-        kind: crate::secrets::SecretKind,
-        reason: String,
-    },
-    #[error("cannot {op} the {kind} of connection {connection:?} in the keyring: {reason}")]
-    Keyring {
-        op: &'static str,
-        connection: String,
-        kind: crate::secrets::SecretKind,
-        reason: String,
-    },
-    #[error("the {kind} stored for connection {connection:?} is not UTF-8 text")]
-    NotText {
-        connection: String,
-        kind: crate::secrets::SecretKind,
-    },
-    #[error("a connection needs a name before its {kind} can go into the keyring")]
-    NoConnectionName { kind: crate::secrets::SecretKind },
-    #[error("cannot put a password into broker URL {url}: {reason}")]
-    Url { url: String, reason: String },
 }
 
 /// Talking to the bus archive (datagrepper).

@@ -7,7 +7,10 @@
 //! reply by accident; [`Secret::expose`] is the one, greppable way to the value.
 //! [`SecretStore`] keeps one entry per connection and [`SecretKind`] (keyring user
 //! `<connection>/password` or `<connection>/key-passphrase`, service [`SERVICE`]).
-//! [`apply_password`] puts a password into a connection's `amqp_url` for `bus::connect`.
+//! Each secret is bound to the address it was saved for ([`Binding`]: scheme, host, port,
+//! vhost, user, stored as keyring attributes), and a lookup for another address is refused
+//! ([`SecretError::Elsewhere`]), so no URL change sends a stored password somewhere new.
+//! [`apply_password`] puts a password into a connection's `amqp_url`.
 //!
 //! Built without a keyring backend, the `keyring` crate silently keeps entries in process
 //! memory, where they vanish the moment they are written. [`SecretStore::backend`] tells that
@@ -16,11 +19,17 @@
 //!
 //! The calls block on D-Bus: from async code, run them in `tokio::task::spawn_blocking`.
 
-use crate::config::redact_url;
-use crate::error::SecretError;
 use keyring::Entry;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::collections::HashMap;
 use std::fmt;
+
+mod binding;
+mod error;
+
+pub use binding::Binding;
+use binding::Bound;
+pub use error::SecretError;
 
 /// The keyring service every Herald secret is stored under: the app id.
 pub const SERVICE: &str = "org.fedoraproject.Herald";
@@ -173,31 +182,118 @@ impl SecretStore {
         self.backend().is_persistent()
     }
 
-    /// Stores (or replaces) the `kind` secret of `connection`.
+    /// Stores (or replaces) the `kind` secret of `connection`, bound to `binding`: it will be
+    /// given out for that address only.
     pub fn set(
         &self,
         connection: &str,
         kind: SecretKind,
+        binding: &Binding,
         value: &Secret<String>,
     ) -> Result<(), SecretError> {
         let entry = self.entry(connection, kind)?;
-        set_entry(&entry, connection, kind, value)
+        require_persistent(&entry, connection, kind)?;
+        // Replacing the secret of an existing item would keep that item's old binding for a
+        // moment (or for good, if the update failed): start from no item instead.
+        delete_entry(&entry, connection, kind)?;
+        let attributes = binding.attributes();
+        #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+        if Backend::of(&entry) == Backend::SecretService {
+            // Created with its attributes in one call, so it is never stored unbound.
+            let mut credential = keyring::secret_service::SsCredential::new_with_target(
+                None,
+                self.service,
+                &keyring_user(connection, kind),
+            )
+            .map_err(|e| keyring_error("store", connection, kind, e))?;
+            credential
+                .attributes
+                .extend(attributes.into_iter().map(|(k, v)| (k.to_owned(), v)));
+            let bound = Entry::new_with_credential(Box::new(credential));
+            return set_entry(&bound, connection, kind, value);
+        }
+        set_entry(&entry, connection, kind, value)?;
+        let attributes: HashMap<&str, &str> =
+            attributes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if let Err(e) = entry.update_attributes(&attributes) {
+            // Unbound, it would be adopted by whatever address asked first: take it back.
+            let _ = entry.delete_credential();
+            return Err(keyring_error("store", connection, kind, e));
+        }
+        Ok(())
     }
 
-    /// The `kind` secret of `connection`, or `None` if none is stored.
+    /// The `kind` secret of `connection` for `binding`, or `None` if none is stored. A secret
+    /// saved for another address is [`SecretError::Elsewhere`]. One saved before secrets were
+    /// bound is bound to `binding` now: pass only the address of the connection as the
+    /// config file saves it, never one a page or a message chose.
     pub fn get(
         &self,
         connection: &str,
         kind: SecretKind,
+        binding: &Binding,
     ) -> Result<Option<Secret<String>>, SecretError> {
         let entry = self.entry(connection, kind)?;
+        require_persistent(&entry, connection, kind)?;
+        match self.bound(&entry, connection, kind, binding)? {
+            Found::Missing => return Ok(None),
+            Found::Here => {}
+            Found::Unbound => {
+                let attributes = binding.attributes();
+                let attributes: HashMap<&str, &str> =
+                    attributes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                entry
+                    .update_attributes(&attributes)
+                    .map_err(|e| keyring_error("bind", connection, kind, e))?;
+                tracing::info!(connection, %kind, "secret saved unbound now bound to {binding}");
+            }
+        }
         get_entry(&entry, connection, kind)
     }
 
-    /// Whether a `kind` secret of `connection` is stored. The value is read (the Secret
-    /// Service has no cheaper question) and dropped at once.
-    pub fn contains(&self, connection: &str, kind: SecretKind) -> Result<bool, SecretError> {
-        Ok(self.get(connection, kind)?.is_some())
+    /// Whether a `kind` secret of `connection` usable for `binding` is stored (one saved
+    /// before secrets were bound counts: [`SecretStore::get`] would bind it). The value is
+    /// never read.
+    pub fn contains(
+        &self,
+        connection: &str,
+        kind: SecretKind,
+        binding: &Binding,
+    ) -> Result<bool, SecretError> {
+        let entry = self.entry(connection, kind)?;
+        require_persistent(&entry, connection, kind)?;
+        match self.bound(&entry, connection, kind, binding) {
+            Ok(Found::Here | Found::Unbound) => Ok(true),
+            Ok(Found::Missing) | Err(SecretError::Elsewhere { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Where the stored item of `entry` is bound, compared with `binding`.
+    fn bound(
+        &self,
+        entry: &Entry,
+        connection: &str,
+        kind: SecretKind,
+        binding: &Binding,
+    ) -> Result<Found, SecretError> {
+        let attributes = match entry.get_attributes() {
+            Ok(a) => a,
+            Err(keyring::Error::NoEntry) => return Ok(Found::Missing),
+            Err(e) => return Err(keyring_error("read", connection, kind, e)),
+        };
+        let elsewhere = |stored_for: String| SecretError::Elsewhere {
+            connection: connection.to_owned(),
+            kind,
+            stored_for,
+            wanted: binding.to_string(),
+        };
+        match Binding::from_attributes(&attributes) {
+            None => Ok(Found::Unbound),
+            Some(Bound::To(b)) if b == *binding => Ok(Found::Here),
+            Some(Bound::To(b)) => Err(elsewhere(b.to_string())),
+            Some(Bound::Damaged) => Err(elsewhere("an address Herald cannot read".to_owned())),
+        }
     }
 
     /// Deletes the `kind` secret of `connection`; false if there was none.
@@ -223,6 +319,15 @@ impl SecretStore {
         Entry::new(self.service, &keyring_user(connection, kind))
             .map_err(|e| keyring_error("open", connection, kind, e))
     }
+}
+
+/// What [`SecretStore::bound`] found.
+enum Found {
+    Missing,
+    /// Bound to the address asked for.
+    Here,
+    /// Saved before secrets were bound.
+    Unbound,
 }
 
 /// Refuses the in-memory mock before any call: it would "succeed" and keep nothing (and
@@ -313,6 +418,20 @@ fn keyring_error(
     }
 }
 
+/// `amqps://user:secret@host/vhost` → `amqps://user:***@host/vhost`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some_and(|p| !p.is_empty()) {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        // Never echo an unparsable URL: it may hold a secret in a place we cannot find.
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
 /// RFC 3986 userinfo, strictly: everything but unreserved characters is percent-encoded.
 /// (`url::Url::set_password` alone leaves `%` as it is, so `100%41` would arrive as `100A`.)
 const PASSWORD: &AsciiSet = &NON_ALPHANUMERIC
@@ -357,195 +476,4 @@ pub fn apply_password(url: &str, password: &Secret<String>) -> Result<Secret<Str
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use lapin::uri::AMQPUri;
-    use proptest::prelude::*;
-    use rstest::rstest;
-    use std::str::FromStr;
-
-    fn secret(s: &str) -> Secret<String> {
-        Secret::new(s.to_owned())
-    }
-
-    #[test]
-    fn secret_debug_and_display_are_redacted() {
-        #[derive(Debug)]
-        #[allow(dead_code)]
-        struct Login {
-            user: String,
-            password: Secret<String>,
-            passphrase: Option<Secret<String>>,
-        }
-        let login = Login {
-            user: "alice".into(),
-            password: secret("hunter2"),
-            passphrase: Some(secret("open sesame")),
-        };
-        for shown in [
-            format!("{login:?}"),
-            format!("{login:#?}"),
-            format!("{}", login.password),
-            format!("{:>20}", login.password),
-            format!("{:?}", Secret::new(b"bytes".to_vec())),
-        ] {
-            assert!(!shown.contains("hunter2"), "{shown}");
-            assert!(!shown.contains("open sesame"), "{shown}");
-            assert!(!shown.contains("bytes"), "{shown}");
-            assert!(shown.contains("<redacted>"), "{shown}");
-        }
-        assert!(format!("{login:?}").contains("alice"));
-        assert_eq!(login.password.expose(), "hunter2");
-        assert_eq!(Secret::from(7).into_inner(), 7);
-    }
-
-    #[test]
-    fn secret_kinds_travel_as_snake_case_and_name_keyring_users_with_dashes() {
-        let json = serde_json::to_string(&SecretKind::ALL).expect("serialise");
-        assert_eq!(json, r#"["password","key_passphrase"]"#);
-        let back: Vec<SecretKind> = serde_json::from_str(&json).expect("deserialise");
-        assert_eq!(back, SecretKind::ALL);
-        assert!(serde_json::from_str::<SecretKind>(r#""key-passphrase""#).is_err());
-        assert_eq!(SecretKind::KeyPassphrase.as_str(), "key-passphrase");
-    }
-
-    #[rstest]
-    #[case("default", SecretKind::Password, "default/password")]
-    #[case("default", SecretKind::KeyPassphrase, "default/key-passphrase")]
-    #[case("a/b", SecretKind::Password, "a/b/password")]
-    fn keyring_user_is_connection_then_kind(
-        #[case] connection: &str,
-        #[case] kind: SecretKind,
-        #[case] user: &str,
-    ) {
-        assert_eq!(keyring_user(connection, kind), user);
-    }
-
-    /// keyring 3 without a backend feature silently falls back to its in-memory mock.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn linux_builds_use_the_secret_service_not_the_mock() {
-        let store = SecretStore::new();
-        assert_eq!(store.service(), "org.fedoraproject.Herald");
-        assert_eq!(store.backend(), Backend::SecretService);
-        assert!(store.backend_is_persistent());
-    }
-
-    fn mock_entry() -> Entry {
-        let credential = keyring::mock::default_credential_builder()
-            .build(None, SERVICE, "default/password")
-            .expect("mock credential");
-        Entry::new_with_credential(credential)
-    }
-
-    #[test]
-    fn the_in_memory_mock_is_detected_and_refused() {
-        let entry = mock_entry();
-        assert_eq!(Backend::of(&entry), Backend::InMemory);
-        assert!(!Backend::InMemory.is_persistent());
-        let kind = SecretKind::Password;
-        let refused = [
-            set_entry(&entry, "default", kind, &secret("hunter2")).err(),
-            get_entry(&entry, "default", kind).err(),
-            delete_entry(&entry, "default", kind).err(),
-        ];
-        for err in refused {
-            let err = err.expect("the mock is refused");
-            assert!(matches!(err, SecretError::NotPersistent { .. }), "{err:?}");
-            assert!(!format!("{err} {err:?}").contains("hunter2"));
-            assert!(err.to_string().contains("\"default\""), "{err}");
-        }
-        // Nothing was written into the mock either.
-        assert!(matches!(entry.get_password(), Err(keyring::Error::NoEntry)));
-    }
-
-    #[test]
-    fn a_connection_needs_a_name() {
-        let err = SecretStore::new()
-            .set("", SecretKind::KeyPassphrase, &secret("x"))
-            .expect_err("empty name");
-        assert!(matches!(
-            err,
-            SecretError::NoConnectionName {
-                kind: SecretKind::KeyPassphrase
-            }
-        ));
-    }
-
-    #[test]
-    fn bad_encoding_errors_drop_the_bytes() {
-        let err = keyring_error(
-            "read",
-            "default",
-            SecretKind::Password,
-            keyring::Error::BadEncoding(b"hunter2\xff".to_vec()),
-        );
-        assert!(matches!(err, SecretError::NotText { .. }), "{err:?}");
-        assert!(!format!("{err} {err:?}").contains("hunter2"));
-        assert!(!format!("{err:?}").contains("104, 117")); // "hu" as bytes
-    }
-
-    #[rstest]
-    #[case::plain("hunter2", "hunter2")]
-    #[case::unreserved("a-b.c_d~e", "a-b.c_d~e")]
-    #[case::at_and_colon("p@ss:word", "p%40ss%3Aword")]
-    #[case::slash_and_query("a/b?c#d", "a%2Fb%3Fc%23d")]
-    #[case::percent("100%41", "100%2541")]
-    #[case::space_plus_amp("a b+c&d=e", "a%20b%2Bc%26d%3De")]
-    #[case::non_ascii("pässwörd", "p%C3%A4ssw%C3%B6rd")]
-    #[case::brackets_quotes("[x]'\"\\", "%5Bx%5D%27%22%5C")]
-    fn apply_password_percent_encodes(#[case] password: &str, #[case] encoded: &str) {
-        let url = "amqps://alice@broker.example:5671/%2Fpublic_pubsub?heartbeat=30";
-        let with = apply_password(url, &secret(password)).expect("password applied");
-        assert_eq!(
-            with.expose(),
-            &format!("amqps://alice:{encoded}@broker.example:5671/%2Fpublic_pubsub?heartbeat=30")
-        );
-        let uri = AMQPUri::from_str(with.expose()).expect("lapin parses it");
-        assert_eq!(uri.authority.userinfo.password, password);
-        assert_eq!(uri.authority.userinfo.username, "alice");
-        assert_eq!(uri.authority.host, "broker.example");
-        assert_eq!(uri.authority.port, 5671);
-        assert_eq!(uri.vhost, "/public_pubsub");
-        assert_eq!(uri.query.heartbeat, Some(30));
-    }
-
-    #[test]
-    fn apply_password_replaces_a_password_already_in_the_url() {
-        let with = apply_password("amqp://bob:old@localhost/", &secret("n:ew")).expect("applied");
-        assert_eq!(with.expose(), "amqp://bob:n%3Aew@localhost/");
-        assert_eq!(format!("{with:?}"), "<redacted>");
-    }
-
-    #[rstest]
-    #[case::no_user("amqp://localhost/%2F", "names no user")]
-    #[case::empty_user("amqp://:old@localhost/%2F", "names no user")]
-    #[case::scheme("https://carol:old@localhost/", "not amqp")]
-    #[case::unparsable("amqp://carol:old@[::1/", "")]
-    fn apply_password_rejects_urls_without_leaking(#[case] url: &str, #[case] reason: &str) {
-        let err = apply_password(url, &secret("hunter2")).expect_err("rejected");
-        let shown = format!("{err} {err:?}");
-        assert!(matches!(err, SecretError::Url { .. }), "{shown}");
-        assert!(shown.contains(reason), "{shown}");
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(!shown.contains("old"), "{shown}");
-    }
-
-    #[test]
-    fn apply_password_rejects_an_empty_password() {
-        let err = apply_password("amqp://dan@localhost/", &secret("")).expect_err("empty");
-        assert!(err.to_string().contains("empty"), "{err}");
-    }
-
-    proptest! {
-        #[test]
-        fn any_password_survives_the_url(password in "\\PC{1,40}") {
-            let with = apply_password("amqp://eve@localhost:5672/%2F", &Secret::new(password.clone()))
-                .expect("applied");
-            let uri = AMQPUri::from_str(with.expose()).expect("lapin parses it");
-            prop_assert_eq!(&uri.authority.userinfo.password, &password);
-            prop_assert_eq!(uri.authority.userinfo.username.as_str(), "eve");
-            prop_assert_eq!(uri.vhost.as_str(), "/");
-        }
-    }
-}
+mod tests;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use herald_core::filter::DryRun;
 use herald_core::secrets::{Secret, SecretKind};
-use herald_core::settings::{self, ConnectionSettings, SaveReport, Settings, TestResult};
+use herald_core::settings::{self, ConnectionSettings, SaveReport, Settings, TestResult, Typed};
 use tauri::{AppHandle, Runtime, State};
 
 use crate::backend::Backend;
@@ -49,34 +49,43 @@ pub async fn save_settings<R: Runtime>(
 }
 
 /// Stores (or, with `None`, deletes) a connection's password or key passphrase in the OS
-/// keyring. The value never comes back over IPC.
+/// keyring, bound to the address `connection` names: it is given out for that address
+/// only. The value never comes back over IPC.
 #[tauri::command]
 pub async fn set_secret(
     backend: State<'_, Backend>,
-    connection: String,
+    connection: ConnectionSettings,
     kind: SecretKind,
     value: Option<String>,
 ) -> Result<(), CommandError> {
     let parts = backend.parts().await?;
     let value = value.map(Secret::new);
-    tauri::async_runtime::spawn_blocking(move || match value {
-        Some(v) if !v.expose().is_empty() => parts.secrets.set(&connection, kind, &v),
-        _ => parts.secrets.delete(&connection, kind).map(|_| ()),
+    tauri::async_runtime::spawn_blocking(move || {
+        settings::store_secret(&connection, kind, value, &parts.secrets)
     })
     .await
     .map_err(|e| CommandError::internal(&e))??;
     Ok(())
 }
 
-/// Connects to the broker as `connection` says (with its stored password) and reports how
-/// it went, in words for a person.
+/// Connects to the broker as `connection` says and reports how it went, in words for a
+/// person: with the secrets `typed` for the test, and the stored ones only when
+/// `connection` is the saved one.
 #[tauri::command]
 pub async fn test_connection(
     backend: State<'_, Backend>,
     connection: ConnectionSettings,
+    typed: Option<Typed>,
 ) -> Result<TestResult, CommandError> {
     let parts = backend.parts().await?;
-    Ok(settings::probe(&connection, &parts.secrets, PROBE_TIMEOUT).await)
+    Ok(settings::probe(
+        &connection,
+        typed.unwrap_or_default(),
+        &parts.config_path,
+        &parts.secrets,
+        PROBE_TIMEOUT,
+    )
+    .await)
 }
 
 /// What the rules in `rules_toml` would do to the newest `limit` stored messages.

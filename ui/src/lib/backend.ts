@@ -15,6 +15,7 @@ import type {
   Settings,
   Status,
   TestResult,
+  Typed,
   Window as WindowName,
 } from "./bindings";
 import { toCommandError } from "./errors";
@@ -55,10 +56,12 @@ export const autostart = () => call<boolean>("autostart");
 export const setAutostart = (enabled: boolean) => call<void>("set_autostart", { enabled });
 export const getSettings = () => call<Settings>("get_settings");
 export const saveSettings = (settings: Settings) => call<SaveReport>("save_settings", { settings });
-export const setSecret = (connection: string, kind: SecretKind, value: string | null) =>
+/** Stores a secret bound to the address `connection` names (or deletes it, with `null`). */
+export const setSecret = (connection: ConnectionSettings, kind: SecretKind, value: string | null) =>
   call<void>("set_secret", { connection, kind, value });
-export const testConnection = (connection: ConnectionSettings) =>
-  call<TestResult>("test_connection", { connection });
+/** The stored secrets are used only when `connection` is the saved one; `typed` ones first. */
+export const testConnection = (connection: ConnectionSettings, typed: Typed) =>
+  call<TestResult>("test_connection", { connection, typed });
 export const dryRun = (rulesToml: string, limit: number) => call<DryRun>("dry_run", { rulesToml, limit });
 
 /**

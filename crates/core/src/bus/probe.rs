@@ -1,16 +1,19 @@
-//! "Test connection" for the settings window: log in the way the pipeline would (password
-//! and key passphrase from the keyring), open a channel, check passively that `amq.topic`
-//! is there, close. The answer is one sentence a person can act on: connected to whom, as
-//! whom, which broker version; or why not — refused, TLS, authentication, unknown vhost,
-//! no answer in time.
+//! "Test connection" for the settings window: log in the way the pipeline would, open a
+//! channel, check passively that `amq.topic` is there, close. The answer is one sentence a
+//! person can act on: connected to whom, as whom, which broker version; or why not —
+//! refused, TLS, authentication, unknown vhost, no answer in time.
+//!
+//! The page names the address, so the answer must not make the test a way to look around
+//! the network: until a broker has greeted, a failure is only ever "refused or
+//! unreachable", "no answer in time" or "TLS failed" (the detail goes to Herald's log),
+//! and secrets come only as [`Credentials`] allow.
 //!
 //! Before logging in, the broker's greeting (AMQP `connection.start`, sent before any
 //! credentials) is read on a separate socket: it tells the product and version, which lapin
 //! does not expose, and it separates network and TLS trouble from login trouble.
 
-use super::{properties, Login};
+use super::{properties, Credentials, Login, PasswordFrom};
 use crate::config;
-use crate::secrets::SecretStore;
 use futures_util::{AsyncReadExt as _, AsyncWriteExt as _};
 use lapin::options::ExchangeDeclareOptions;
 use lapin::protocol::{connection, AMQPClass};
@@ -40,11 +43,11 @@ const AMQP_0_9_1: &[u8; 8] = b"AMQP\x00\x00\x09\x01";
 /// passively, close.
 pub async fn probe(
     cfg: &config::Connection,
-    secrets: &SecretStore,
+    creds: &Credentials<'_>,
     timeout: Duration,
 ) -> TestResult {
     let started = Instant::now();
-    let outcome = tokio::time::timeout(timeout, attempt(cfg, secrets)).await;
+    let outcome = tokio::time::timeout(timeout, attempt(cfg, creds)).await;
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (ok, message) = match outcome {
         Ok(Ok(message)) => (true, message),
@@ -65,23 +68,17 @@ pub async fn probe(
     }
 }
 
-async fn attempt(cfg: &config::Connection, secrets: &SecretStore) -> Result<String, String> {
-    let login = Login::prepare(cfg, secrets)
+async fn attempt(cfg: &config::Connection, creds: &Credentials<'_>) -> Result<String, String> {
+    let login = Login::prepare(cfg, creds)
         .await
-        .map_err(|e| crate::pipeline::error_chain(&e))?;
+        .map_err(|e| crate::error::error_chain(&e))?;
     let at = format!("{}:{}", login.uri.authority.host, login.uri.authority.port);
     let runtime = lapin::runtime::default_runtime().map_err(|e| e.to_string())?;
     let stream = login
         .uri
         .connect_with_config_async(login.tls.as_ref(), &runtime)
         .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => {
-                format!("Connection refused by {at}: no broker is listening there")
-            }
-            _ if is_tls_error(&e) => format!("TLS failure with {at}: {e}"),
-            _ => format!("Cannot reach {at}: {e}"),
-        })?;
+        .map_err(|e| unreachable_or_tls(&at, &e))?;
     let server = greeting(stream, &at).await?;
 
     let external = login.uri.query.auth_mechanism == Some(SASLMechanism::External);
@@ -91,9 +88,14 @@ async fn attempt(cfg: &config::Connection, secrets: &SecretStore) -> Result<Stri
         login.uri.authority.userinfo.username.clone()
     };
     let vhost = login.uri.vhost.clone();
-    let password_note = match login.keyring_password {
-        Some(false) => " No password is stored for this connection: set one.",
-        Some(true) => " The password stored for this connection was not accepted.",
+    let password_note = match login.password {
+        Some(PasswordFrom::NotStored) => " No password is stored for this connection: set one.",
+        Some(PasswordFrom::NotAsked) => {
+            " These are not the saved settings, so no stored password was sent: type the \
+             password to test them."
+        }
+        Some(PasswordFrom::Keyring) => " The password stored for this connection was not accepted.",
+        Some(PasswordFrom::Typed) => " The password typed was not accepted.",
         None => "",
     };
     let conn = Connection::connect_uri_with_config(login.uri, properties(cfg), login.tls, runtime)
@@ -119,13 +121,31 @@ async fn attempt(cfg: &config::Connection, secrets: &SecretStore) -> Result<Stri
                 "Authentication failed: {at} closed the connection while logging in {user}.\
                  {password_note}"
             ),
-            _ => format!("Cannot log in to {at}: {e}"),
+            _ => {
+                tracing::info!("connection test of {at}: the login failed: {e}");
+                format!("Cannot log in to {at}: the connection failed (details in Herald's log)")
+            }
         })?;
     let checked = check_topic(&conn).await;
     // Best effort: the answer is already known; a failed close changes nothing for it.
     let _ = conn.close(200, "connection test done".into()).await;
     checked.map_err(|reason| format!("Logged in to {at} as {user}, but {reason}"))?;
     Ok(format!("Connected to {at} as {user} ({server})"))
+}
+
+/// "Refused or unreachable", or "TLS failed": all a failure before the greeting may tell
+/// the page. What actually happened goes to the log.
+fn unreachable_or_tls(at: &str, e: &std::io::Error) -> String {
+    tracing::info!("connection test of {at}: {e}");
+    if is_tls_error(e) {
+        format!("TLS failed with {at} (details in Herald's log)")
+    } else {
+        unreachable(at)
+    }
+}
+
+fn unreachable(at: &str) -> String {
+    format!("Cannot connect to {at}: refused or unreachable, or no AMQP broker answers there")
 }
 
 /// Opens a channel and looks for `amq.topic` without creating anything.
@@ -155,20 +175,24 @@ async fn check_topic(conn: &Connection) -> Result<(), String> {
     }
 }
 
-/// Reads the broker's `connection.start`: "RabbitMQ 3.13.7", or why there was none.
+/// Reads the broker's `connection.start`: "RabbitMQ 3.13.7", or why there was none, in the
+/// coarse words of [`unreachable_or_tls`].
 async fn greeting<S>(mut stream: S, at: &str) -> Result<String, String>
 where
     S: futures_util::io::AsyncRead + futures_util::io::AsyncWrite + Unpin,
 {
-    let not_amqp = |why: &str| format!("{at} does not answer like an AMQP 0-9-1 broker ({why})");
+    let not_amqp = |why: &str| {
+        tracing::info!("connection test of {at}: no AMQP 0-9-1 greeting ({why})");
+        unreachable(at)
+    };
     stream
         .write_all(AMQP_0_9_1)
         .await
-        .map_err(|e| format!("Cannot talk to {at}: {e}"))?;
+        .map_err(|e| unreachable_or_tls(at, &e))?;
     let mut header = [0u8; 7];
     stream.read_exact(&mut header).await.map_err(|e| {
         if is_tls_error(&e) {
-            format!("TLS failure with {at}: {e}")
+            unreachable_or_tls(at, &e)
         } else {
             not_amqp("it closed the connection without a greeting")
         }

@@ -12,14 +12,19 @@ impl Settings {
     /// `has_password` / `has_key_passphrase` from `secrets`. Blocks on the keyring.
     pub fn load(config_path: &Path, secrets: &SecretStore) -> Result<Settings, SettingsError> {
         Settings::load_with(config_path, |connection, kind| {
-            secrets.contains(connection, kind)
+            // A secret saved for another address is of no use to this one: not "stored".
+            let binding = crate::secrets::Binding::of_url(&connection.amqp_url)?;
+            secrets.contains(&connection.name, kind, &binding)
         })
     }
 
     /// [`Settings::load`] with `stored` saying whether a connection's secret is stored.
     pub fn load_with(
         config_path: &Path,
-        mut stored: impl FnMut(&str, SecretKind) -> Result<bool, crate::error::SecretError>,
+        mut stored: impl FnMut(
+            &crate::config::Connection,
+            SecretKind,
+        ) -> Result<bool, crate::error::SecretError>,
     ) -> Result<Settings, SettingsError> {
         let config = Config::load(config_path, false)?;
         let editor = ConfigEditor::load(config_path)?;
@@ -36,8 +41,8 @@ impl Settings {
                 ca_cert: path(&c.tls.ca_cert),
                 certfile: path(&c.tls.certfile),
                 keyfile: path(&c.tls.keyfile),
-                has_password: stored(&c.name, SecretKind::Password)?,
-                has_key_passphrase: stored(&c.name, SecretKind::KeyPassphrase)?,
+                has_password: stored(c, SecretKind::Password)?,
+                has_key_passphrase: stored(c, SecretKind::KeyPassphrase)?,
             });
         }
         let h = &config.herald;

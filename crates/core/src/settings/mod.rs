@@ -26,7 +26,7 @@ mod validate;
 pub use crate::bus::TestResult;
 pub use error::{SettingsError, SettingsErrorKind};
 pub use save::save;
-pub use try_it::{dry_run, probe};
+pub use try_it::{dry_run, probe, store_secret, Typed};
 
 /// Everything the settings window edits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -65,8 +65,8 @@ fn with_config(text: Option<&str>) -> Dir {
 }
 
 /// Secrets stored for the default connection's password only.
-fn stored(connection: &str, kind: SecretKind) -> Result<bool, SecretError> {
-    Ok(connection == "default" && kind == SecretKind::Password)
+fn stored(connection: &crate::config::Connection, kind: SecretKind) -> Result<bool, SecretError> {
+    Ok(connection.name == "default" && kind == SecretKind::Password)
 }
 
 fn load(path: &Path) -> Settings {
@@ -514,7 +514,7 @@ fn settings_errors_map_to_command_error_kinds() {
     let err = Settings::load_with(&dir.path, |c, kind| {
         Err(SecretError::Unavailable {
             op: "read",
-            connection: c.to_owned(),
+            connection: c.name.clone(),
             kind,
             reason: "no bus".into(),
         })
@@ -541,6 +541,8 @@ fn settings_probe_refuses_unusable_settings_without_connecting() {
         .expect("runtime")
         .block_on(probe(
             &c,
+            super::Typed::default(),
+            std::path::Path::new("/nonexistent/herald/config.toml"),
             &crate::secrets::SecretStore::new(),
             std::time::Duration::from_secs(1),
         ));

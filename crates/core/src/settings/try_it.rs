@@ -1,26 +1,109 @@
-//! Trying settings before saving them: a connection test and a dry run of draft rules over
-//! the stored history.
+//! Trying settings before saving them: a connection test, the secrets that go with a
+//! connection, and a dry run of draft rules over the stored history.
+//!
+//! The window's page names the connection to test, so the test must not become a way to
+//! send a stored secret somewhere else: the keyring is asked only when the connection is
+//! exactly the one the config file saves (and then only for the address each secret was
+//! saved for); any other connection is tested with the secrets typed for it, or none.
 
 use super::{url, validate, ConnectionSettings, SettingsError, TestResult};
+use crate::bus::Credentials;
 use crate::config::{self, Config, Tls, FEDORA_PUBLIC_URL, PRIMARY};
 use crate::filter::{self, DryRun};
 use crate::history::HistoryStore;
-use crate::secrets::SecretStore;
+use crate::secrets::{Binding, Secret, SecretKind, SecretStore};
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Tries the connection as the window shows it (with the password and key passphrase
-/// stored for its name): see [`crate::bus::probe()`]. Settings that cannot work are
-/// answered without connecting.
-pub async fn probe(c: &ConnectionSettings, secrets: &SecretStore, timeout: Duration) -> TestResult {
-    match connection_of(c) {
-        Ok(conn) => crate::bus::probe(&conn, secrets, timeout).await,
-        Err(e) => TestResult {
-            ok: false,
-            message: e.to_string(),
-            elapsed_ms: 0,
-        },
+/// Secrets typed in the window for one connection test; kept nowhere.
+#[derive(Default, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Typed {
+    pub password: Option<String>,
+    pub key_passphrase: Option<String>,
+}
+
+impl std::fmt::Debug for Typed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Typed")
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field(
+                "key_passphrase",
+                &self.key_passphrase.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
     }
+}
+
+/// Tries the connection as the window shows it: see [`crate::bus::probe()`]. `typed` secrets
+/// are used first; the keyring only for the connection the config at `config_path` saves
+/// under that name, unchanged. Settings that cannot work are answered without connecting.
+pub async fn probe(
+    c: &ConnectionSettings,
+    typed: Typed,
+    config_path: &Path,
+    secrets: &SecretStore,
+    timeout: Duration,
+) -> TestResult {
+    let refused = |message: String| TestResult {
+        ok: false,
+        message,
+        elapsed_ms: 0,
+    };
+    let conn = match connection_of(c) {
+        Ok(conn) => conn,
+        Err(e) => return refused(e.to_string()),
+    };
+    let saved = match is_saved(&conn, config_path) {
+        Ok(saved) => saved,
+        Err(e) => return refused(e.to_string()),
+    };
+    let creds = Credentials {
+        keyring: saved.then_some(secrets),
+        password: typed.password.map(Secret::new),
+        key_passphrase: typed.key_passphrase.map(Secret::new),
+    };
+    crate::bus::probe(&conn, &creds, timeout).await
+}
+
+/// Whether `conn` is the connection of its name in the config at `config_path`, with the
+/// same address, user and TLS files.
+fn is_saved(conn: &config::Connection, config_path: &Path) -> Result<bool, SettingsError> {
+    let config = Config::load(config_path, false)?;
+    let Some(saved) = config.connections.iter().find(|s| s.name == conn.name) else {
+        return Ok(false);
+    };
+    let same_address = match (
+        Binding::of_url(&saved.amqp_url),
+        Binding::of_url(&conn.amqp_url),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    Ok(same_address && saved.tls == conn.tls)
+}
+
+/// Stores `value` as the `kind` secret of connection `c`, bound to the address the window
+/// shows for it; an empty or missing value deletes the stored one. Blocks on the keyring.
+pub fn store_secret(
+    c: &ConnectionSettings,
+    kind: SecretKind,
+    value: Option<Secret<String>>,
+    secrets: &SecretStore,
+) -> Result<(), SettingsError> {
+    validate::check_name(&c.name, 0)?;
+    match value.filter(|v| !v.expose().is_empty()) {
+        Some(value) => {
+            let conn = connection_of(c)?;
+            let binding = Binding::of_url(&conn.amqp_url)?;
+            secrets.set(&c.name, kind, &binding, &value)?;
+        }
+        None => {
+            secrets.delete(&c.name, kind)?;
+        }
+    }
+    Ok(())
 }
 
 /// The connection the pipeline would make of `c`.

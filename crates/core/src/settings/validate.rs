@@ -23,6 +23,31 @@ pub(crate) struct Checked {
     pub rules: Vec<RuleSpec>,
 }
 
+/// A connection's name: it names the connection's keyring entries, so it is short and plain.
+/// `i` is the connection's place, for an error about an empty name.
+pub(crate) fn check_name(name: &str, i: usize) -> Result<(), SettingsError> {
+    if name.trim().is_empty() {
+        return Err(SettingsError::invalid(
+            format!("connections.{i}.name"),
+            "a connection needs a name",
+        ));
+    }
+    if name.len() > NAME_MAX
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+    {
+        return Err(SettingsError::invalid(
+            format!("connections.{name}.name"),
+            format!(
+                "use at most {NAME_MAX} letters, digits, '-', '_' or '.' (it names the \
+                 connection's keyring entries)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check(s: &Settings) -> Result<Checked, SettingsError> {
     match s.connections.first() {
         Some(c) if c.name == PRIMARY => {}
@@ -36,26 +61,7 @@ pub(crate) fn check(s: &Settings) -> Result<Checked, SettingsError> {
     let mut amqp_urls = Vec::with_capacity(s.connections.len());
     for (i, c) in s.connections.iter().enumerate() {
         let field = |f: &str| format!("connections.{}.{f}", c.name);
-        if c.name.trim().is_empty() {
-            return Err(SettingsError::invalid(
-                format!("connections.{i}.name"),
-                "a connection needs a name",
-            ));
-        }
-        if c.name.len() > NAME_MAX
-            || !c
-                .name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
-        {
-            return Err(SettingsError::invalid(
-                field("name"),
-                format!(
-                    "use at most {NAME_MAX} letters, digits, '-', '_' or '.' (it names the \
-                     connection's keyring entries)"
-                ),
-            ));
-        }
+        check_name(&c.name, i)?;
         if s.connections[..i].iter().any(|o| o.name == c.name) {
             return Err(SettingsError::invalid(
                 field("name"),

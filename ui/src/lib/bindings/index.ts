@@ -24,4 +24,5 @@ export type * from "./SecretKind";
 export type * from "./Settings";
 export type * from "./Status";
 export type * from "./TestResult";
+export type * from "./Typed";
 export type * from "./Window";
