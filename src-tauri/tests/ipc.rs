@@ -164,3 +164,69 @@ fn open_window_opens_settings_beside_the_history() {
         .expect_err("an unknown window is refused");
     assert!(err.to_string().contains("devtools"), "{err}");
 }
+
+/// Settings, secrets and autostart are the settings window's alone: the history window,
+/// which renders what the bus sends, is refused each of them by the ACL before the command
+/// runs; the settings window is granted them (and refused the history's).
+#[test]
+fn each_window_holds_only_its_own_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, history) = app_with_history(dir.path());
+    let connection = json!({
+        "name": "default",
+        "url": "amqp://127.0.0.1:1/%2F",
+        "username": "alice",
+        "ca_cert": null, "certfile": null, "keyfile": null,
+        "has_password": false, "has_key_passphrase": false,
+    });
+    let settings_only = [
+        ("get_settings", json!({})),
+        ("save_settings", json!({ "settings": {} })),
+        // An unknown kind: past the ACL, the arguments are refused before any keyring call.
+        (
+            "set_secret",
+            json!({ "connection": connection, "kind": "no-such-kind", "value": "x" }),
+        ),
+        ("test_connection", json!({ "connection": connection })),
+        ("dry_run", json!({ "rulesToml": "", "limit": 1 })),
+        ("autostart", json!({})),
+        ("set_autostart", json!({ "enabled": true })),
+    ];
+    let refused = |window: &WebviewWindow<MockRuntime>, cmd: &str, args: &Value| match call(
+        window,
+        cmd,
+        args.clone(),
+    ) {
+        Err(Value::String(reason)) => reason.contains("not allowed"),
+        _ => false,
+    };
+    for (cmd, args) in &settings_only {
+        assert!(
+            refused(&history, cmd, args),
+            "the history window may not call {cmd}"
+        );
+    }
+    let settings = window::show(&app, Window::Settings).expect("the settings window opens");
+    // Granted: whatever the command answers, the ACL let it through.
+    for (cmd, args) in &settings_only {
+        if *cmd == "set_autostart" {
+            continue; // would change this machine's login items
+        }
+        assert!(
+            !refused(&settings, cmd, args),
+            "the settings window may call {cmd}"
+        );
+    }
+    for (cmd, args) in [
+        ("search", json!({ "query": {} })),
+        ("message", json!({ "id": "x" })),
+        ("mark_all_read", json!({})),
+        ("open_link", json!({ "url": "https://example.org/" })),
+        ("live", json!({})),
+    ] {
+        assert!(
+            refused(&settings, cmd, &args),
+            "the settings window may not call {cmd}"
+        );
+    }
+}
