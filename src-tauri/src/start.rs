@@ -84,7 +84,7 @@ fn tray_process(open_history: bool, local_offset: time::UtcOffset) -> anyhow::Re
         tracing::info!("Herald was launched again: showing the history");
         host::open(app, Window::History, None);
     });
-    let server = Arc::new(link::Server::default());
+    let server = Arc::new(link::Server::new(window_trust()));
     let app = run_app_as(
         Builder::default().plugin(single),
         Host::Tray(Arc::clone(&server)),
@@ -99,6 +99,21 @@ fn tray_process(open_history: bool, local_offset: time::UtcOffset) -> anyhow::Re
     quit_on_signals(app.handle());
     app.run(crate::on_run_event);
     Ok(())
+}
+
+/// Whom the tray hears on the link: the window processes it started, but under WebDriver
+/// automation (`TAURI_WEBVIEW_AUTOMATION=true`, which also opens every web view to the
+/// driver) the driver starts them, so every process of the user is.
+fn window_trust() -> link::Trust {
+    if std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true") {
+        tracing::warn!(
+            "under WebDriver automation: every window process of this user is heard, \
+             not only those Herald started"
+        );
+        link::Trust::SameUser
+    } else {
+        link::Trust::Started
+    }
 }
 
 /// Listens for window processes. Bound before any is started, so the first one finds it;

@@ -24,7 +24,9 @@
 //!   (a window process left by an earlier tray, or anything else that connects) could
 //!   otherwise swallow the tray's "Open" requests, mark messages read or have the config
 //!   reloaded. The tray knows the pids it started; a peer whose pid is one of them is asked
-//!   to open windows and heard, any other gets a read-only view (status, news, quit).
+//!   to open windows and heard, any other gets a read-only view (status, news, quit). Under
+//!   WebDriver automation the driver starts the window processes and controls every window
+//!   anyway, so there the tray hears them all ([`Trust::SameUser`]).
 //! - **No peer can make the tray grow or stop.** Each peer has a bounded queue: one that stops
 //!   reading is dropped, never buffered, and a write that takes too long ends its link. At
 //!   most [`MAX_PEERS`] are connected at once; an accept error (out of descriptors) is
@@ -47,7 +49,7 @@ use crate::window::Window;
 
 pub use client::Client;
 pub use folder::MAX_PATH;
-pub use server::{Opened, Server, MAX_PEERS};
+pub use server::{Opened, Server, Trust, MAX_PEERS};
 
 /// The longest line either end accepts; the longest real one is a status with a few
 /// connections.

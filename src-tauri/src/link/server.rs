@@ -26,9 +26,21 @@ const MAX_QUEUED: usize = 16;
 /// After an accept error (out of descriptors, most likely), the first wait and the longest.
 const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(1));
 
+/// Whom the tray takes for its own window processes: asked to open windows, and heard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Trust {
+    /// The window processes it started, known by pid.
+    #[default]
+    Started,
+    /// Every process of the same user. Only under WebDriver automation, where the driver
+    /// starts the window processes and drives every window anyway.
+    SameUser,
+}
+
 /// The tray process's end: the window processes connected, and one being started.
 #[derive(Debug, Default)]
 pub struct Server {
+    trust: Trust,
     state: Mutex<ServerState>,
 }
 
@@ -98,6 +110,14 @@ struct AcceptLog {
 }
 
 impl Server {
+    /// A server that takes `trust` for its own; [`Server::default`] trusts those it started.
+    pub fn new(trust: Trust) -> Server {
+        Server {
+            trust,
+            state: Mutex::default(),
+        }
+    }
+
     /// Listens at `path`, in a folder that is the user's alone (created 0700, fixed to 0700,
     /// refused when it is a symbolic link or another user's), replacing a socket left by a
     /// process that is gone; refuses to take over one that another process still answers on,
@@ -204,7 +224,7 @@ impl Server {
         hello: &dyn Fn() -> ToWindows,
     ) -> Option<(u64, bool)> {
         let mut state = self.lock();
-        let ours = pid.is_some_and(|p| state.started.contains(&p));
+        let ours = self.trust == Trust::SameUser || pid.is_some_and(|p| state.started.contains(&p));
         if state.peers.len() >= MAX_PEERS {
             // A window process this tray started makes room by closing the oldest peer it
             // did not start: others filling every place must not keep Herald's own out.

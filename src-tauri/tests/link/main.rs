@@ -14,7 +14,7 @@ use std::time::Duration;
 mod load;
 mod trust;
 
-use herald_desktop::link::{socket_path, Client, Opened, Server, ToTray, ToWindows};
+use herald_desktop::link::{socket_path, Client, Opened, Server, ToTray, ToWindows, Trust};
 use herald_desktop::status::{LinkState, Status};
 use herald_desktop::window::Window;
 use herald_desktop::Start;
@@ -48,11 +48,11 @@ struct Tray {
 
 impl Tray {
     fn serve(path: &Path) -> Tray {
-        Tray::serve_on(Server::bind(path).expect("bind"))
+        Tray::serve_on(Server::bind(path).expect("bind"), Trust::Started)
     }
 
     /// Serves on a listener the test bound itself.
-    fn serve_on(listener: std::os::unix::net::UnixListener) -> Tray {
+    fn serve_on(listener: std::os::unix::net::UnixListener, trust: Trust) -> Tray {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -62,7 +62,7 @@ impl Tray {
             let _on = rt.enter();
             tokio::net::UnixListener::from_std(listener).expect("tokio listener")
         };
-        let server = Arc::new(Server::default());
+        let server = Arc::new(Server::new(trust));
         let heard = Arc::new(Mutex::new(Vec::new()));
         let recorder = Arc::clone(&heard);
         rt.spawn(Arc::clone(&server).serve(

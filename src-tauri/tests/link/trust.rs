@@ -2,14 +2,15 @@
 //! it hears a word and a tray of another user is not listened to (both proven with sockets
 //! anyone may reach, so it is the peer check that refuses, not a folder's mode); the socket's
 //! folder is private or refused; a process of the same user that the tray did not start
-//! hears the news but is never asked to open a window, and is not heard.
+//! hears the news but is never asked to open a window, and is not heard (but under WebDriver
+//! automation, which starts the window processes itself, it is).
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use herald_desktop::link::{Opened, Server, ToWindows, MAX_PATH};
+use herald_desktop::link::{Opened, Server, ToTray, ToWindows, Trust, MAX_PATH};
 use herald_desktop::status::Status;
 use herald_desktop::window::Window;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -146,7 +147,7 @@ async fn a_peer_of_another_user_is_closed_before_it_hears_anything() {
     let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
     listener.set_nonblocking(true).expect("non-blocking");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    let tray = Tray::serve_on(listener);
+    let tray = Tray::serve_on(listener, Trust::Started);
     let path_arg = path.to_str().expect("utf-8 path");
 
     let out = python(PEER, &[path_arg, "", "2", r#"{"kind":"all_seen"}"#], true)
@@ -210,7 +211,7 @@ async fn a_window_does_not_listen_to_a_tray_of_another_user() {
     let more = tokio::time::timeout(Duration::from_secs(3), told.recv()).await;
     assert!(more.is_err(), "nothing it said was passed on: {more:?}");
     assert_eq!(client.status(), Status::tray_not_running());
-    assert!(!client.send(herald_desktop::link::ToTray::AllSeen));
+    assert!(!client.send(ToTray::AllSeen));
 }
 
 #[test]
@@ -358,4 +359,32 @@ async fn a_process_the_tray_did_not_start_hears_the_news_but_no_open_and_is_not_
     );
     assert!(tray.heard.lock().expect("lock").is_empty(), "not heard");
     assert_eq!(started, vec![Window::History]);
+}
+
+#[tokio::test]
+async fn under_automation_every_window_process_of_the_user_is_heard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = sock(&dir);
+    let tray = Tray::serve_on(Server::bind(&path).expect("bind"), Trust::SameUser);
+    // Started by a WebDriver, not by the tray.
+    let (client, mut told) = window(&path);
+    assert_eq!(
+        next(&mut told).await,
+        ToWindows::Status { status: status(7) }
+    );
+    let opened = tray
+        .server
+        .open(Window::Settings, None, |_, _| panic!("one is connected"))
+        .expect("open");
+    assert_eq!(opened, Opened::Sent);
+    assert_eq!(
+        next(&mut told).await,
+        ToWindows::Open {
+            window: Window::Settings,
+            show: None
+        }
+    );
+    assert!(client.send(ToTray::AllSeen));
+    assert_eq!(tray.wait_heard(1).await, vec![ToTray::AllSeen]);
+    assert_eq!(client.reload().await, Ok(true), "applied by the tray");
 }
