@@ -230,6 +230,7 @@ impl Server {
             // did not start: others filling every place must not keep Herald's own out.
             let stranger = state.peers.iter().position(|p| !p.ours).filter(|_| ours)?;
             state.peers.remove(stranger);
+            tracing::info!("closed a window process Herald did not start, to make room");
         }
         // A new queue holds the greeting and the few lines kept for it.
         let _ = tx.try_send(hello());
