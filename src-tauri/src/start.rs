@@ -84,7 +84,7 @@ fn tray_process(open_history: bool, local_offset: time::UtcOffset) -> anyhow::Re
         tracing::info!("Herald was launched again: showing the history");
         host::open(app, Window::History, None);
     });
-    let server = Arc::new(link::Server::default());
+    let server = Arc::new(link::Server::new(window_trust()));
     let app = run_app_as(
         Builder::default().plugin(single),
         Host::Tray(Arc::clone(&server)),
@@ -99,6 +99,21 @@ fn tray_process(open_history: bool, local_offset: time::UtcOffset) -> anyhow::Re
     quit_on_signals(app.handle());
     app.run(crate::on_run_event);
     Ok(())
+}
+
+/// Whom the tray hears on the link: the window processes it started, but under WebDriver
+/// automation (`TAURI_WEBVIEW_AUTOMATION=true`, which also opens every web view to the
+/// driver) the driver starts them, so every process of the user is.
+fn window_trust() -> link::Trust {
+    if std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true") {
+        tracing::warn!(
+            "under WebDriver automation: every window process of this user is heard, \
+             not only those Herald started"
+        );
+        link::Trust::SameUser
+    } else {
+        link::Trust::Started
+    }
 }
 
 /// Listens for window processes. Bound before any is started, so the first one finds it;
@@ -143,7 +158,7 @@ fn window_process(which: Window, show: Option<String>) -> anyhow::Result<()> {
     }
     let handle = app.handle().clone();
     tauri::async_runtime::spawn(open_history(handle.clone()));
-    let (stored, news) = mpsc::unbounded_channel();
+    let (stored, news) = mpsc::channel(STORED_BACKLOG);
     tauri::async_runtime::spawn(show_stored(handle.clone(), news));
     match host::socket_path() {
         Ok(path) => {
@@ -168,19 +183,21 @@ async fn open_history<R: Runtime>(app: AppHandle<R>) {
     }
 }
 
+/// How many newly stored messages may wait to be shown in a window process: a burst
+/// beyond it (a long catch-up) is not held in memory; those messages are in the history.
+const STORED_BACKLOG: usize = 4096;
+
 /// What a window process does with what the tray process tells it.
-fn on_tray_message<R: Runtime>(
-    app: &AppHandle<R>,
-    stored: &mpsc::UnboundedSender<String>,
-    msg: ToWindows,
-) {
+fn on_tray_message<R: Runtime>(app: &AppHandle<R>, stored: &mpsc::Sender<String>, msg: ToWindows) {
     match msg {
         ToWindows::Status { status } => {
             app.state::<Live>()
                 .send(None, &LiveEvent::Status { status });
         }
         ToWindows::Stored { id } => {
-            let _ = stored.send(id);
+            if let Err(mpsc::error::TrySendError::Full(id)) = stored.try_send(id) {
+                tracing::debug!(id, "too many new messages at once to show them all live");
+            }
         }
         ToWindows::Open { window, show } => host::open(app, window, show),
         ToWindows::Quit => app.exit(0),
@@ -190,7 +207,7 @@ fn on_tray_message<R: Runtime>(
 }
 
 /// Shows newly stored messages in the windows, one after another so they keep their order.
-async fn show_stored<R: Runtime>(app: AppHandle<R>, mut news: mpsc::UnboundedReceiver<String>) {
+async fn show_stored<R: Runtime>(app: AppHandle<R>, mut news: mpsc::Receiver<String>) {
     while let Some(id) = news.recv().await {
         if app.state::<Live>().is_empty() {
             continue;

@@ -1,13 +1,20 @@
 //! The link between the tray process and the window processes, over a real Unix socket in a
 //! temporary folder: what each end is told, the window asked of a process that is still
 //! starting, reloads answered, a tray that is not (or no longer) running, stale sockets,
-//! and lines that do not parse. Starting real window processes is `tests/tests/tray.rs`'s.
+//! and lines that do not parse; and who may talk on it, with real processes of another user
+//! and of the same one: peers of another user refused at either end, a private folder, a
+//! peer that never reads, a thousand peers, running out of descriptors, and "Open" kept for
+//! the window process the tray started. Starting real window processes is
+//! `tests/tests/tray.rs`'s.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use herald_desktop::link::{socket_path, Client, Opened, Server, ToTray, ToWindows};
+mod load;
+mod trust;
+
+use herald_desktop::link::{socket_path, Client, Opened, Server, ToTray, ToWindows, Trust};
 use herald_desktop::status::{LinkState, Status};
 use herald_desktop::window::Window;
 use herald_desktop::Start;
@@ -41,17 +48,21 @@ struct Tray {
 
 impl Tray {
     fn serve(path: &Path) -> Tray {
+        Tray::serve_on(Server::bind(path).expect("bind"), Trust::Started)
+    }
+
+    /// Serves on a listener the test bound itself.
+    fn serve_on(listener: std::os::unix::net::UnixListener, trust: Trust) -> Tray {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let listener = Server::bind(path).expect("bind");
         let listener = {
             let _on = rt.enter();
             tokio::net::UnixListener::from_std(listener).expect("tokio listener")
         };
-        let server = Arc::new(Server::default());
+        let server = Arc::new(Server::new(trust));
         let heard = Arc::new(Mutex::new(Vec::new()));
         let recorder = Arc::clone(&heard);
         rt.spawn(Arc::clone(&server).serve(
@@ -131,11 +142,22 @@ fn sock(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("herald").join("desktop.sock")
 }
 
+/// Has the tray take this test's process for the window process it started, so that what
+/// the test connects is heard and asked to open windows.
+fn ours(tray: &Tray) {
+    let opened = tray
+        .server
+        .open(Window::History, None, |_, _| Ok(std::process::id()))
+        .expect("open");
+    assert_eq!(opened, Opened::Started(std::process::id()));
+}
+
 #[tokio::test]
 async fn a_window_hears_the_status_the_news_and_what_to_open_and_tells_what_was_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = sock(&dir);
     let tray = Tray::serve(&path);
+    ours(&tray);
     let (client, mut told) = window(&path);
 
     assert_eq!(
@@ -192,10 +214,11 @@ async fn windows_asked_of_a_starting_process_reach_it_when_it_connects() {
         .server
         .open(Window::History, Some("m9".into()), |w, show| {
             started.push((w, show.map(str::to_owned)));
-            Ok(4242)
+            // The window process that connects below is this one.
+            Ok(std::process::id())
         })
         .expect("open");
-    assert_eq!(first, Opened::Started(4242));
+    assert_eq!(first, Opened::Started(std::process::id()));
     assert_eq!(started, vec![(Window::History, Some("m9".into()))]);
     let second = tray
         .server
@@ -323,6 +346,7 @@ async fn lines_that_do_not_parse_are_skipped_and_an_endless_line_ends_only_that_
     let dir = tempfile::tempdir().expect("tempdir");
     let path = sock(&dir);
     let tray = Tray::serve(&path);
+    ours(&tray);
     let mut raw = tokio::net::UnixStream::connect(&path)
         .await
         .expect("connect");
@@ -374,7 +398,8 @@ fn the_socket_is_in_the_runtime_folder_or_beside_the_history() {
     std::env::remove_var("XDG_RUNTIME_DIR");
     assert_eq!(
         socket_path(Path::new("/home/u/.local/share/herald/history.db")),
-        Path::new("/home/u/.local/share/herald/history.db.desktop.sock")
+        Path::new("/home/u/.local/share/herald/run/desktop.sock"),
+        "a folder of its own, so making it private leaves the history's alone"
     );
 }
 
