@@ -16,7 +16,9 @@
 //! writers lock two different files.
 
 use crate::error::ConfigError;
-use std::fs::{DirBuilder, File, OpenOptions, TryLockError};
+use rustix::fs::{flock, FlockOperation};
+use rustix::io::Errno;
+use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
@@ -61,16 +63,17 @@ pub fn lock(path: &Path, wait: Duration) -> Result<ConfigLock, ConfigError> {
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_millis(1);
     loop {
-        match file.try_lock() {
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => return Ok(ConfigLock { _file: file }),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+            Err(Errno::INTR) => {}
+            Err(Errno::WOULDBLOCK) if Instant::now() < deadline => {
                 // Jittered, so two waiting writers do not retry in step.
                 let jitter = Duration::from_micros(fastrand::u64(..500));
                 std::thread::sleep(pause + jitter);
                 pause = (pause * 2).min(Duration::from_millis(20));
             }
-            Err(TryLockError::WouldBlock) => return Err(ConfigError::Locked { path: target }),
-            Err(TryLockError::Error(source)) => return Err(write_err(source)),
+            Err(Errno::WOULDBLOCK) => return Err(ConfigError::Locked { path: target }),
+            Err(e) => return Err(write_err(e.into())),
         }
     }
 }
