@@ -7,8 +7,8 @@
 //! Every change goes through [`ConfigEditor::modify`]: it locks the config against Herald's
 //! other processes, reads it, lets the caller edit it and writes it back before letting go,
 //! so the tray's Mute, the settings window and `herald rules` never write over each other.
-//! Files are replaced atomically and privately ([`super::write`]): a crash never leaves half
-//! a config, and the file is 0600 from its first byte (a wider mode it had is tightened).
+//! Files are replaced atomically and privately (see `config/write.rs`): a crash never leaves
+//! half a config, and the file is 0600 from its first byte (a wider mode it had is tightened).
 
 use super::{write, Config};
 use crate::error::ConfigError;
@@ -35,10 +35,10 @@ pub struct ConfigEditor {
 }
 
 impl ConfigEditor {
-    /// Locks the config at `path` against Herald's other writers (waiting at most
-    /// [`write::LOCK_WAIT`], then [`ConfigError::Locked`]), reads it (a missing file is an
-    /// empty document), runs `edit` on it and, when `edit` succeeds and changed the text,
-    /// writes it back, all before the lock is let go. Nothing is written when `edit` fails.
+    /// Locks the config at `path` against Herald's other writers (waiting at most five
+    /// seconds, then [`ConfigError::Locked`]), reads it (a missing file is an empty
+    /// document), runs `edit` on it and, when `edit` succeeds and changed the text, writes
+    /// it back, all before the lock is let go. Nothing is written when `edit` fails.
     ///
     /// `edit` must not call [`ConfigEditor::save`] or `modify` for the same file: the lock
     /// is not reentrant, and they would wait for it in vain.
@@ -258,7 +258,7 @@ impl ConfigEditor {
     }
 }
 
-/// Writes the rule a notification's "Mute <package>" action asks for: `mute-<package>`,
+/// Writes the rule a notification's "Mute `<package>`" action asks for: `mute-<package>`,
 /// dropping every message about the package, at `priority` (before the rules it silences).
 /// Returns the config as written, for the pipeline to apply at once.
 pub fn mute_package(path: &Path, package: &str, priority: i32) -> Result<Config, ConfigError> {
