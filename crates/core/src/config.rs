@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 mod catch_up;
 mod connection;
 pub mod edit;
+mod write;
 
 pub use crate::secrets::redact_url;
 pub use catch_up::{archive_base_url, span, CatchUpTuning, FEDORA_DATAGREPPER};
@@ -475,14 +476,7 @@ pub fn fedora_cert_dir() -> PathBuf {
 }
 
 fn write_example_config(path: &Path) -> Result<(), ConfigError> {
-    let write_err = |source| ConfigError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(write_err)?;
-    }
-    std::fs::write(path, EXAMPLE_CONFIG).map_err(write_err)
+    write::replace(path, EXAMPLE_CONFIG.as_bytes())
 }
 
 #[cfg(test)]

@@ -77,6 +77,10 @@ pub enum ConfigError {
     },
     #[error("no home directory: set HERALD_CONFIG and HERALD_DB, or HOME")]
     NoHome,
+    /// Another Herald process (the tray, the settings window, `herald rules`) kept the
+    /// config's lock for longer than a writer waits.
+    #[error("another Herald process is changing config file {path}; try again in a moment")]
+    Locked { path: PathBuf },
 }
 
 /// Showing a notification.

@@ -26,6 +26,7 @@ function settings(): Settings {
     catch_up_max: "3d",
     datagrepper_url: "https://apps.fedoraproject.org/datagrepper/",
     config_path: "/home/alice/.config/herald/config.toml",
+    base: '# mine\n[herald]\nretention_days = 365\n',
   };
 }
 
@@ -149,6 +150,24 @@ describe("settings form", () => {
     if (r.ok) return;
     expect(r.errors.map((e) => e.field).sort()).toEqual(["archive-url", "catch-up-max", "conn-url-default", "notify-digest", "notify-quiet-end", "retention-rows"]);
     expect(r.errors.find((e) => e.field === "catch-up-max")?.message).toContain("12h, 3d or 1w");
+  });
+
+  it("sends back the text the settings were read from, untouched by edits", () => {
+    const form = toForm(settings());
+    form.retentionDays = "30";
+    form.rules_toml = "";
+    const r = fromForm(form);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.settings.base).toBe(settings().base);
+    expect(r.settings.retention_days).toBe(30);
+  });
+
+  it("sends no base when the shell gave none", () => {
+    const older = { ...settings(), base: undefined } as unknown as Settings;
+    const r = fromForm(toForm(older));
+    expect(r.ok && r.settings.base).toBeNull();
+    const none = fromForm(toForm({ ...settings(), base: null }));
+    expect(none.ok && none.settings.base).toBeNull();
   });
 
   it("normalises quiet hours", () => {

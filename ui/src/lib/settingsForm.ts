@@ -33,6 +33,8 @@ export type SettingsForm = {
   catchUpMax: string;
   datagrepperUrl: string;
   configPath: string;
+  /** What the settings were read from, sent back as it came so the save can merge what changed in the file since. */
+  base: string | null;
 };
 
 export type FieldError = { field: string; message: string };
@@ -147,6 +149,8 @@ export function toForm(s: Settings): SettingsForm {
     catchUpMax: s.catch_up_max,
     datagrepperUrl: s.datagrepper_url,
     configPath: s.config_path,
+    // A shell that sends none (older than the merge) saves over the file as it is.
+    base: s.base ?? null,
   };
 }
 
@@ -207,6 +211,7 @@ export function fromForm(f: SettingsForm): Converted {
       catch_up_max: catchUpMax ?? "",
       datagrepper_url: f.datagrepperUrl.trim(),
       config_path: f.configPath,
+      base: f.base,
     },
   };
 }

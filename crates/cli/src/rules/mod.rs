@@ -7,7 +7,6 @@ mod test;
 
 use crate::terminal::escape;
 use crate::{Env, UsageError};
-use anyhow::Context as _;
 use draft::{check_id, describe, error_chain, rules_from_file, rules_from_text, RuleFlags};
 use herald_core::config::edit::{rule_snippet, ConfigEditor};
 use herald_core::config::Config;
@@ -198,37 +197,37 @@ fn add(env: &Env, args: &AddArgs) -> anyhow::Result<ExitCode> {
     if rules.is_empty() {
         return Err(UsageError("no rule given".into()).into());
     }
-    let mut editor = open_editor(env)?;
     let defaults = defaults(&env.config);
-    let mut notes = Vec::new();
-    for (i, r) in rules.iter().enumerate() {
-        check_id(&r.id)?;
-        if rules[..i].iter().any(|e| e.id == r.id) {
-            return Err(
-                UsageError(format!("two of the rules given have the id {:?}", r.id)).into(),
-            );
+    let (path, (after, notes)) = modify_config(env, |editor| {
+        let mut notes = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            check_id(&r.id)?;
+            if rules[..i].iter().any(|e| e.id == r.id) {
+                return Err(
+                    UsageError(format!("two of the rules given have the id {:?}", r.id)).into(),
+                );
+            }
+            if editor.rule(&r.id)?.is_some() {
+                return Err(UsageError(format!(
+                    "a rule with id {:?} is already configured: change it with \
+                     `herald rules edit {}`, or remove it first",
+                    r.id, r.id
+                ))
+                .into());
+            }
+            if defaults.iter().any(|d| d.id == r.id) {
+                notes.push(format!(
+                    "rule {} replaces the default rule of that id (an override)",
+                    r.id
+                ));
+            }
+            editor.upsert_rule(r)?;
         }
-        if editor.rule(&r.id)?.is_some() {
-            return Err(UsageError(format!(
-                "a rule with id {:?} is already configured: change it with `herald rules edit {}`, \
-                 or remove it first",
-                r.id, r.id
-            ))
-            .into());
-        }
-        if defaults.iter().any(|d| d.id == r.id) {
-            notes.push(format!(
-                "rule {} replaces the default rule of that id (an override)",
-                r.id
-            ));
-        }
-        editor.upsert_rule(r)?;
-    }
-    let after = validate(&editor)?;
-    editor.save()?;
+        Ok((validate(editor)?, notes))
+    })?;
     let mut out = std::io::stdout().lock();
     for r in &rules {
-        writeln!(out, "added rule {} to {}:", r.id, editor.path().display())?;
+        writeln!(out, "added rule {} to {}:", r.id, path.display())?;
         writeln!(out, "{}", rule_snippet(r)?.trim_end())?;
     }
     for n in notes {
@@ -239,38 +238,39 @@ fn add(env: &Env, args: &AddArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn remove(env: &Env, args: &RemoveArgs) -> anyhow::Result<ExitCode> {
-    let mut editor = open_editor(env)?;
     let default = defaults(&env.config).into_iter().find(|d| d.id == args.id);
-    let configured = editor.rule(&args.id)?;
-    let message = match (configured, default) {
-        (Some(c), Some(_)) if c.disabled => {
-            println!("the default rule {} is already off", args.id);
-            return Ok(ExitCode::SUCCESS);
-        }
-        (Some(_), Some(_)) => {
-            editor.remove_rule(&args.id);
-            format!(
-                "removed your override of {id}: the default rule {id} applies again \
-                 (`herald rules remove {id}` once more turns it off)",
-                id = args.id
-            )
-        }
-        (Some(_), None) => {
-            editor.remove_rule(&args.id);
-            format!("removed rule {}", args.id)
-        }
-        (None, Some(_)) => {
-            editor.disable_rule(&args.id)?;
-            format!(
-                "turned off the default rule {} (wrote `disabled = true`; \
-                 `herald rules edit {} --enable` turns it back on)",
-                args.id, args.id
-            )
-        }
-        (None, None) => return Err(unknown_rule(&args.id).into()),
+    let (_, done) = modify_config(env, |editor| {
+        let configured = editor.rule(&args.id)?;
+        let message = match (configured, &default) {
+            (Some(c), Some(_)) if c.disabled => return Ok(None),
+            (Some(_), Some(_)) => {
+                editor.remove_rule(&args.id);
+                format!(
+                    "removed your override of {id}: the default rule {id} applies again \
+                     (`herald rules remove {id}` once more turns it off)",
+                    id = args.id
+                )
+            }
+            (Some(_), None) => {
+                editor.remove_rule(&args.id);
+                format!("removed rule {}", args.id)
+            }
+            (None, Some(_)) => {
+                editor.disable_rule(&args.id)?;
+                format!(
+                    "turned off the default rule {} (wrote `disabled = true`; \
+                     `herald rules edit {} --enable` turns it back on)",
+                    args.id, args.id
+                )
+            }
+            (None, None) => return Err(unknown_rule(&args.id).into()),
+        };
+        Ok(Some((message, validate(editor)?)))
+    })?;
+    let Some((message, after)) = done else {
+        println!("the default rule {} is already off", args.id);
+        return Ok(ExitCode::SUCCESS);
     };
-    let after = validate(&editor)?;
-    editor.save()?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{message}")?;
     unmatched_note(&mut out, &env.config, &after)?;
@@ -284,67 +284,70 @@ fn edit(env: &Env, args: &EditArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let mut editor = open_editor(env)?;
     let default = defaults(&env.config).into_iter().find(|d| d.id == args.id);
-    let configured = editor.rule(&args.id)?;
-    let mut rule = match (configured, &default) {
-        (Some(c), Some(d)) if is_bare_disable(&c) => RuleSpec {
-            disabled: true,
-            ..d.clone()
-        },
-        (Some(c), _) => c,
-        (None, Some(d)) => d.clone(),
-        (None, None) => return Err(unknown_rule(&args.id).into()),
-    };
-    let before = rule.clone();
-    args.flags.apply(&mut rule)?;
-    if !args.connections.is_empty() {
-        rule.connections = args.connections.clone();
-    }
-    if args.enable {
-        rule.disabled = false;
-    }
-    if args.disable {
-        rule.disabled = true;
-    }
-    if rule == before {
+    let (_, done) = modify_config(env, |editor| {
+        let configured = editor.rule(&args.id)?;
+        let mut rule = match (configured, &default) {
+            (Some(c), Some(d)) if is_bare_disable(&c) => RuleSpec {
+                disabled: true,
+                ..d.clone()
+            },
+            (Some(c), _) => c,
+            (None, Some(d)) => d.clone(),
+            (None, None) => return Err(unknown_rule(&args.id).into()),
+        };
+        let before = rule.clone();
+        args.flags.apply(&mut rule)?;
+        if !args.connections.is_empty() {
+            rule.connections = args.connections.clone();
+        }
+        if args.enable {
+            rule.disabled = false;
+        }
+        if args.disable {
+            rule.disabled = true;
+        }
+        if rule == before {
+            return Ok(None);
+        }
+        let message = match &default {
+            Some(d) if &rule == d => {
+                editor.remove_rule(&args.id);
+                format!("rule {} is the default rule again", args.id)
+            }
+            Some(d)
+                if rule.disabled
+                    && RuleSpec {
+                        disabled: false,
+                        ..rule.clone()
+                    } == *d =>
+            {
+                editor.disable_rule(&args.id)?;
+                format!("turned off the default rule {}", args.id)
+            }
+            Some(_) => {
+                editor.upsert_rule(&rule)?;
+                format!(
+                    "rule {} now overrides the default rule of that id:",
+                    args.id
+                )
+            }
+            None => {
+                editor.upsert_rule(&rule)?;
+                format!("changed rule {}:", args.id)
+            }
+        };
+        let after = validate(editor)?;
+        if !editor.is_changed() {
+            return Ok(None);
+        }
+        Ok(Some((message, rule, after)))
+    })?;
+    let Some((message, rule, after)) = done else {
         println!("rule {} is unchanged", args.id);
         return Ok(ExitCode::SUCCESS);
-    }
-    let message = match &default {
-        Some(d) if &rule == d => {
-            editor.remove_rule(&args.id);
-            format!("rule {} is the default rule again", args.id)
-        }
-        Some(d)
-            if rule.disabled
-                && RuleSpec {
-                    disabled: false,
-                    ..rule.clone()
-                } == *d =>
-        {
-            editor.disable_rule(&args.id)?;
-            format!("turned off the default rule {}", args.id)
-        }
-        Some(_) => {
-            editor.upsert_rule(&rule)?;
-            format!(
-                "rule {} now overrides the default rule of that id:",
-                args.id
-            )
-        }
-        None => {
-            editor.upsert_rule(&rule)?;
-            format!("changed rule {}:", args.id)
-        }
     };
-    let after = validate(&editor)?;
     let mut out = std::io::stdout().lock();
-    if !editor.is_changed() {
-        writeln!(out, "rule {} is unchanged", args.id)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    editor.save()?;
     writeln!(out, "{message}")?;
     if message.ends_with(':') {
         writeln!(out, "{}", rule_snippet(&rule)?.trim_end())?;
@@ -356,13 +359,34 @@ fn edit(env: &Env, args: &EditArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The config file, for editing.
-fn open_editor(env: &Env) -> anyhow::Result<ConfigEditor> {
+/// Runs `edit` on the config file under its lock (so the tray and the settings window do
+/// not write over it meanwhile, nor it over them) and writes what `edit` changed; nothing
+/// is written when `edit` fails. Returns the file's path with `edit`'s result.
+fn modify_config<T>(
+    env: &Env,
+    edit: impl FnOnce(&mut ConfigEditor) -> anyhow::Result<T>,
+) -> anyhow::Result<(PathBuf, T)> {
+    /// Keeps the editor's own errors apart from `edit`'s, which carry their own context.
+    enum Failed {
+        Config(herald_core::ConfigError),
+        Edit(anyhow::Error),
+    }
+    impl From<herald_core::ConfigError> for Failed {
+        fn from(e: herald_core::ConfigError) -> Failed {
+            Failed::Config(e)
+        }
+    }
     let path = env
         .config_path
         .as_deref()
         .ok_or_else(|| UsageError("no config file to edit: give --config FILE".into()))?;
-    ConfigEditor::load(path).with_context(|| format!("cannot edit {}", path.display()))
+    match ConfigEditor::modify(path, |editor| edit(editor).map_err(Failed::Edit)) {
+        Ok(out) => Ok((path.to_owned(), out)),
+        Err(Failed::Edit(e)) => Err(e),
+        Err(Failed::Config(e)) => {
+            Err(anyhow::Error::new(e).context(format!("cannot edit {}", path.display())))
+        }
+    }
 }
 
 /// The edited file as Herald would load it; nothing is saved when this fails.

@@ -2,12 +2,17 @@
 //! command touches change, and every comment, blank line and key order elsewhere stays as the
 //! user wrote it. Only what differs from the defaults is written: a rule's default priority is
 //! left out, and a default rule is only ever written as the override or `disabled` entry the
-//! user asked for. Files are replaced atomically (a temporary file beside it, then a rename),
-//! so a crash never leaves half a config.
+//! user asked for.
+//!
+//! Every change goes through [`ConfigEditor::modify`]: it locks the config against Herald's
+//! other processes, reads it, lets the caller edit it and writes it back before letting go,
+//! so the tray's Mute, the settings window and `herald rules` never write over each other.
+//! Files are replaced atomically and privately (see `config/write.rs`): a crash never leaves
+//! half a config, and the file is 0600 from its first byte (a wider mode it had is tightened).
 
-use super::Config;
+use super::{write, Config};
 use crate::error::ConfigError;
-use crate::filter::{RuleSpec, DEFAULT_PRIORITY};
+use crate::filter::{Action, Conditions, Names, RuleSpec, DEFAULT_PRIORITY};
 use std::path::{Path, PathBuf};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 
@@ -30,6 +35,29 @@ pub struct ConfigEditor {
 }
 
 impl ConfigEditor {
+    /// Locks the config at `path` against Herald's other writers (waiting at most five
+    /// seconds, then [`ConfigError::Locked`]), reads it (a missing file is an empty
+    /// document), runs `edit` on it and, when `edit` succeeds and changed the text, writes
+    /// it back, all before the lock is let go. Nothing is written when `edit` fails.
+    ///
+    /// `edit` must not call [`ConfigEditor::save`] or `modify` for the same file: the lock
+    /// is not reentrant, and they would wait for it in vain.
+    pub fn modify<T, E>(
+        path: &Path,
+        edit: impl FnOnce(&mut ConfigEditor) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<ConfigError>,
+    {
+        let _lock = write::lock(path, write::LOCK_WAIT)?;
+        let mut editor = ConfigEditor::load(path)?;
+        let out = edit(&mut editor)?;
+        if editor.is_changed() {
+            editor.write()?;
+        }
+        Ok(out)
+    }
+
     /// Reads `path`; a missing file is an empty document (created on [`ConfigEditor::save`]).
     pub fn load(path: &Path) -> Result<ConfigEditor, ConfigError> {
         let text = match std::fs::read_to_string(path) {
@@ -67,6 +95,11 @@ impl ConfigEditor {
     /// The file's text with the edits made so far.
     pub fn text(&self) -> String {
         self.doc.to_string()
+    }
+
+    /// The text as it was read.
+    pub fn original(&self) -> &str {
+        &self.original
     }
 
     /// True when the text differs from what was read.
@@ -140,29 +173,17 @@ impl ConfigEditor {
         removed
     }
 
-    /// Writes the file atomically: a temporary file in the same directory, then a rename.
-    /// A symlinked config is written through to its target; permissions are kept.
+    /// Writes the file, atomically and privately, under the lock [`ConfigEditor::modify`]
+    /// takes. The file may have changed since this editor read it, and that change is then
+    /// overwritten: read-modify-write with [`ConfigEditor::modify`] instead.
     pub fn save(&self) -> Result<(), ConfigError> {
-        let target = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
-        let write_err = |source| ConfigError::Write {
-            path: target.clone(),
-            source,
-        };
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir).map_err(write_err)?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "config.toml".to_owned());
-        let tmp = dir.join(format!(".{name}.{:016x}.tmp", fastrand::u64(..)));
-        let result = write_then_rename(&tmp, &target, self.text().as_bytes());
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(write_err)
+        let _lock = write::lock(&self.path, write::LOCK_WAIT)?;
+        self.write()
+    }
+
+    /// Replaces the file with the text; the caller holds the lock.
+    fn write(&self) -> Result<(), ConfigError> {
+        write::replace(&self.path, self.text().as_bytes())
     }
 
     /// Puts `table` in place of the entry with `id`, keeping that entry's comments and place,
@@ -235,6 +256,27 @@ impl ConfigEditor {
         }
         Ok(())
     }
+}
+
+/// Writes the rule a notification's "Mute `<package>`" action asks for: `mute-<package>`,
+/// dropping every message about the package, at `priority` (before the rules it silences).
+/// Returns the config as written, for the pipeline to apply at once.
+pub fn mute_package(path: &Path, package: &str, priority: i32) -> Result<Config, ConfigError> {
+    let mut rule = RuleSpec::new(
+        format!("mute-{package}"),
+        Action::Drop,
+        Conditions {
+            packages: Names::any_of([package]),
+            ..Conditions::default()
+        },
+    );
+    rule.priority = priority;
+    rule.description = Some(format!("Muted from a notification: {package}"));
+    ConfigEditor::modify(path, |e| {
+        e.upsert_rule(&rule)?;
+        // Nothing invalid is written: a rule that cannot compile leaves the file alone.
+        e.config()
+    })
 }
 
 /// Rules written on their own (a `--file` or `--toml` of `herald rules`): one rule table,
@@ -380,18 +422,6 @@ fn tidy(key: &str, v: &mut Value, conditions: bool) {
         _ => {}
     }
     v.decor_mut().clear();
-}
-
-fn write_then_rename(tmp: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut f = std::fs::File::create(tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    if let Ok(meta) = std::fs::metadata(target) {
-        std::fs::set_permissions(tmp, meta.permissions())?;
-    }
-    std::fs::rename(tmp, target)
 }
 
 mod keys;

@@ -6,7 +6,6 @@
 
 use super::{error_chain, PipelineEvent, Reloader};
 use crate::config::Config;
-use crate::filter::{Action, Conditions, Names, RuleSpec};
 use crate::history::HistoryStore;
 use crate::notify::{Attention, Candidate, Fate, Notifier, NotifyAction, NotifySettings, Planned};
 use std::path::PathBuf;
@@ -205,21 +204,9 @@ impl Stage {
             .config_path
             .as_ref()
             .ok_or("Herald runs without a config file")?;
-        let mut rule = RuleSpec::new(
-            format!("mute-{package}"),
-            Action::Drop,
-            Conditions {
-                packages: Names::any_of([package]),
-                ..Conditions::default()
-            },
-        );
-        rule.priority = MUTE_PRIORITY;
-        rule.description = Some(format!("Muted from a notification: {package}"));
-        let mut editor =
-            crate::config::edit::ConfigEditor::load(path).map_err(|e| error_chain(&e))?;
-        editor.upsert_rule(&rule).map_err(|e| error_chain(&e))?;
-        editor.save().map_err(|e| error_chain(&e))?;
-        Config::load(path, false).map_err(|e| error_chain(&e))
+        // Under the config's lock: a settings window saving at the same moment keeps this
+        // rule, and this keeps what the window saved.
+        crate::config::edit::mute_package(path, package, MUTE_PRIORITY).map_err(|e| error_chain(&e))
     }
 }
 

@@ -1,9 +1,11 @@
 //! Reading the settings: the config as Herald would load it, the rules as written, and
-//! whether the keyring holds each connection's secrets.
+//! whether the keyring holds each connection's secrets, all from one read of the file, whose
+//! text comes along as the save's base.
 
 use super::{url, ConnectionSettings, NotifySettings, Profile, Settings, SettingsError};
 use crate::config::edit::ConfigEditor;
 use crate::config::Config;
+use crate::error::ConfigError;
 use crate::secrets::{SecretKind, SecretStore};
 use std::path::Path;
 
@@ -21,13 +23,39 @@ impl Settings {
     /// [`Settings::load`] with `stored` saying whether a connection's secret is stored.
     pub fn load_with(
         config_path: &Path,
+        stored: impl FnMut(
+            &crate::config::Connection,
+            SecretKind,
+        ) -> Result<bool, crate::error::SecretError>,
+    ) -> Result<Settings, SettingsError> {
+        let text = match std::fs::read_to_string(config_path) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: config_path.to_owned(),
+                    source,
+                }
+                .into())
+            }
+        };
+        Settings::from_text(text.as_deref(), config_path, stored)
+    }
+
+    /// The settings `text` says (`None`: there is no file), `base` included.
+    pub(super) fn from_text(
+        text: Option<&str>,
+        config_path: &Path,
         mut stored: impl FnMut(
             &crate::config::Connection,
             SecretKind,
         ) -> Result<bool, crate::error::SecretError>,
     ) -> Result<Settings, SettingsError> {
-        let config = Config::load(config_path, false)?;
-        let editor = ConfigEditor::load(config_path)?;
+        let config = match text {
+            Some(t) => Config::from_toml(t, config_path)?,
+            None => Config::fedora_public(),
+        };
+        let editor = ConfigEditor::from_text(text.unwrap_or_default(), config_path)?;
         let mut connections = Vec::with_capacity(config.connections.len());
         for c in &config.connections {
             let (url, username) = url::split(&c.amqp_url);
@@ -58,6 +86,7 @@ impl Settings {
             catch_up_max: h.catch_up_max.clone(),
             datagrepper_url: h.datagrepper_url.clone(),
             config_path: config_path.to_string_lossy().into_owned(),
+            base: Some(editor.original().to_owned()),
         })
     }
 }

@@ -6,6 +6,14 @@
 //! [`crate::config::edit::ConfigEditor`], so comments and layout survive and an unchanged
 //! file is not rewritten.
 //!
+//! Saving holds the config's lock ([`crate::config::edit::ConfigEditor::modify`]) from
+//! reading to writing, and the window sends back the text its settings were read from
+//! ([`Settings::base`]). When the file changed meanwhile (Mute from a notification, `herald
+//! rules`, an editor), the save merges three ways: a setting the window left as it was read
+//! keeps the file's current value, one the window changed gets the window's value, and
+//! where both changed the same setting differently the window wins and the report names it
+//! ([`SaveReport::conflicts`]). Nothing changed elsewhere is lost without a word.
+//!
 //! No secret is ever part of [`Settings`]: only whether one is stored. A broker URL typed
 //! with a password in it is refused; passwords go to the keyring
 //! ([`crate::secrets::SecretStore`]).
@@ -18,6 +26,7 @@ use serde::{Deserialize, Serialize};
 mod catch_up;
 mod error;
 mod load;
+mod merge;
 mod save;
 mod try_it;
 mod url;
@@ -51,6 +60,12 @@ pub struct Settings {
     pub datagrepper_url: String,
     /// Read-only: the file these settings live in.
     pub config_path: String,
+    /// Opaque: what the settings were read from, sent back unchanged with a save so that
+    /// changes made to the file since are merged rather than overwritten. It holds no secret
+    /// (passwords live in the keyring). `None` (a page that does not send it) saves over the
+    /// file as it is.
+    #[serde(default)]
+    pub base: Option<String>,
 }
 
 /// One broker connection.
@@ -115,6 +130,11 @@ pub struct SaveReport {
     pub path: String,
     /// False when the file already said all of it (and was left untouched).
     pub changed: bool,
+    /// Settings changed both in the window and in the file since the window read it, to
+    /// different values: the window's value was saved. Named as `rule mute-foo`,
+    /// `connection pulp`, `profile.users`, `notifications.enabled`, `retention_days`.
+    #[serde(default)]
+    pub conflicts: Vec<String>,
 }
 
 impl Profile {

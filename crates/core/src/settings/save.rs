@@ -4,23 +4,64 @@
 //! would change to its default is removed instead; any other change is written in place,
 //! keeping the key's comment. The file is replaced atomically, and not at all when nothing
 //! changed.
+//!
+//! All of it happens under the config's lock. When the file is no longer the text the window
+//! read ([`Settings::base`]), the window's settings are first merged with the file's
+//! ([`super::merge`]), and what is written is the merge.
 
-use super::{url, validate, ConnectionSettings, SaveReport, Settings, SettingsError};
+use super::validate::Checked;
+use super::{merge, url, validate, ConnectionSettings, SaveReport, Settings, SettingsError};
 use crate::config::edit::ConfigEditor;
 use crate::config::{Connection, HeraldSettings, Tls, FEDORA_PUBLIC_URL, PRIMARY};
 use crate::filter::Action;
 use std::path::{Path, PathBuf};
 
 /// Validates `settings` and writes what differs into the config at `config_path` (created
-/// when missing). Passwords are never written: a URL holding one is refused.
+/// when missing), merged with what changed in the file since `settings.base` was read.
+/// Passwords are never written: a URL holding one is refused.
 pub fn save(config_path: &Path, settings: &Settings) -> Result<SaveReport, SettingsError> {
+    // The window's own mistakes are named by its fields, before any merge.
     let checked = validate::check(settings)?;
-    let mut e = ConfigEditor::load(config_path)?;
+    let report = ConfigEditor::modify(config_path, |e| {
+        let conflicts = match settings.base.as_deref() {
+            Some(base) if base != e.original() => {
+                let merged = merge::three_way(settings, base, e.original(), config_path)?;
+                let checked = validate::check(&merged.settings)?;
+                write(e, &merged.settings, &checked)?;
+                merged.conflicts
+            }
+            _ => {
+                write(e, settings, &checked)?;
+                Vec::new()
+            }
+        };
+        Ok::<_, SettingsError>(SaveReport {
+            path: config_path.to_string_lossy().into_owned(),
+            changed: e.is_changed(),
+            conflicts,
+        })
+    })?;
+    if report.changed {
+        tracing::info!(
+            path = %config_path.display(),
+            conflicts = report.conflicts.len(),
+            "settings saved"
+        );
+    }
+    Ok(report)
+}
 
+/// Changes the keys of `e` whose value differs from `settings`; `checked` is what
+/// validating them gave.
+fn write(
+    e: &mut ConfigEditor,
+    settings: &Settings,
+    checked: &Checked,
+) -> Result<(), SettingsError> {
     let mut urls = checked.amqp_urls.iter();
     for c in &settings.connections {
         let amqp_url = urls.next().map(String::as_str).unwrap_or_default();
-        connection(&mut e, c, amqp_url)?;
+        connection(e, c, amqp_url)?;
     }
     if let Some(toml::Value::Table(extra)) = e.value(&["herald", "connections"]) {
         for name in extra.keys() {
@@ -33,28 +74,28 @@ pub fn save(config_path: &Path, settings: &Settings) -> Result<SaveReport, Setti
     for (key, _, names) in settings.profile.lists() {
         let list =
             |v: &[String]| toml::Value::Array(v.iter().cloned().map(toml::Value::String).collect());
-        apply(&mut e, &["herald", "profile", key], list(names), list(&[]))?;
+        apply(e, &["herald", "profile", key], list(names), list(&[]))?;
     }
 
     if e.rules()? != checked.rules {
         e.set_rules(&checked.rules)?;
     }
 
-    notifications(&mut e, settings)?;
+    notifications(e, settings)?;
     let defaults = HeraldSettings::default();
     apply(
-        &mut e,
+        e,
         &["herald", "retention_days"],
         int(u64::from(settings.retention_days)),
         int(u64::from(defaults.retention_days)),
     )?;
     apply(
-        &mut e,
+        e,
         &["herald", "retention_max_rows"],
         int(settings.retention_max_rows),
         int(defaults.retention_max_rows),
     )?;
-    super::catch_up::write(&mut e, settings)?;
+    super::catch_up::write(e, settings)?;
 
     // Last: its default depends on whether any rule is in force once the rest is written.
     let with_rules = e.config()?;
@@ -64,7 +105,7 @@ pub fn save(config_path: &Path, settings: &Settings) -> Result<SaveReport, Setti
         Action::Drop
     };
     apply(
-        &mut e,
+        e,
         &["herald", "unmatched"],
         toml::Value::String(settings.unmatched.as_str().to_owned()),
         toml::Value::String(implied.as_str().to_owned()),
@@ -72,16 +113,7 @@ pub fn save(config_path: &Path, settings: &Settings) -> Result<SaveReport, Setti
 
     // The file as Herald will read it: the last word on validity.
     e.config()?;
-    let report = |changed| SaveReport {
-        path: config_path.to_string_lossy().into_owned(),
-        changed,
-    };
-    if !e.is_changed() {
-        return Ok(report(false));
-    }
-    e.save()?;
-    tracing::info!(path = %config_path.display(), "settings saved");
-    Ok(report(true))
+    Ok(())
 }
 
 /// Sets `path` to `wanted` unless the file already means it; `default` is what an absent

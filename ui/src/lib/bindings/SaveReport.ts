@@ -7,4 +7,10 @@ export type SaveReport = { path: string,
 /**
  * False when the file already said all of it (and was left untouched).
  */
-changed: boolean, };
+changed: boolean, 
+/**
+ * Settings changed both in the window and in the file since the window read it, to
+ * different values: the window's value was saved. Named as `rule mute-foo`,
+ * `connection pulp`, `profile.users`, `notifications.enabled`, `retention_days`.
+ */
+conflicts: Array<string>, };

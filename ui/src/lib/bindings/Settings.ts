@@ -35,4 +35,11 @@ datagrepper_url: string,
 /**
  * Read-only: the file these settings live in.
  */
-config_path: string, };
+config_path: string, 
+/**
+ * Opaque: what the settings were read from, sent back unchanged with a save so that
+ * changes made to the file since are merged rather than overwritten. It holds no secret
+ * (passwords live in the keyring). `None` (a page that does not send it) saves over the
+ * file as it is.
+ */
+base: string | null, };

@@ -205,12 +205,20 @@ fn save_is_atomic_and_missing_files_are_created() {
     e.save().expect("save");
     let back = ConfigEditor::load(&path).expect("load");
     assert_eq!(back.text(), e.text());
-    let entries: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+    let mut entries: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
         .expect("read dir")
         .filter_map(Result::ok)
         .map(|d| d.file_name())
         .collect();
-    assert_eq!(entries, [std::ffi::OsString::from("config.toml")]);
+    entries.sort();
+    // No temporary file is left; the lock stays for the next writer.
+    assert_eq!(
+        entries,
+        [
+            std::ffi::OsString::from(".config.toml.lock"),
+            std::ffi::OsString::from("config.toml")
+        ]
+    );
     let cfg = Config::load(&path, false).expect("loads");
     assert_eq!(cfg.herald.rules, [rule("a", Action::Notify, &["x"])]);
 }
