@@ -124,7 +124,7 @@ pub fn defang(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = s.to_owned();
-    // Each pass bracket one `:` or `.` of every start it finds, and a bracketed one is never
+    // Each pass brackets one `:` or `.` of every start it finds, and a bracketed one is never
     // part of a start again, so this ends; a host behind a defanged scheme needs a second pass.
     while LINK_START.is_match(&out) {
         out = LINK_START
