@@ -160,7 +160,7 @@ async fn hostile_messages_notify_without_links_fake_lines_or_hidden_characters()
     let known = by_name("knownhost");
     assert_eq!(
         known.action_keys(),
-        ["default", "open", "mute:chromium", "snooze:everything"],
+        ["default", "open", "mute:knownhost", "snooze:everything"],
         "{known:#?}"
     );
     assert_eq!(
@@ -171,7 +171,7 @@ async fn hostile_messages_notify_without_links_fake_lines_or_hidden_characters()
     let spoof = by_name("spoofhost");
     assert_eq!(
         spoof.action_keys(),
-        ["mute:chromium", "snooze:everything"],
+        ["mute:spoofhost", "snooze:everything"],
         "an unknown host is never offered: {spoof:#?}"
     );
     assert_eq!(
