@@ -89,6 +89,7 @@ fn check(path: &Path) -> Vec<String> {
     let ctx = RenderContext {
         koji_web_base: expect_str(expect, "koji_web_base"),
         pulp_base: expect_str(expect, "pulp_base"),
+        ..Default::default()
     };
     let r = render(&msg, &ctx);
 

@@ -2,7 +2,8 @@
 //! from whoever published a message, so a message could otherwise move the cursor, recolour
 //! or clear the screen, rewrite a line with a carriage return, or turn a name around with a
 //! bidi override. Everything the CLI prints from a message or a broker goes through
-//! [`escape`], which shows such characters as visible escapes (`\x1b`, `\u{202e}`) instead —
+//! [`escape`], which shows the characters Herald neutralises everywhere
+//! ([`herald_core::clean::is_neutralised`]) as visible escapes (`\x1b`, `\u{202e}`) instead —
 //! the person reading sees that something odd was sent rather than its effect. `--json` output
 //! does not need this: serde escapes control characters and the result is for programs.
 //! Whether the logs may be coloured is decided here too ([`colour`]).
@@ -44,21 +45,12 @@ pub(crate) fn escape_lines(s: &str) -> String {
     s.lines().map(escape).collect::<Vec<_>>().join("\n")
 }
 
+/// What Herald neutralises in every text that leaves it ([`herald_core::clean`]): C0, DEL
+/// and C1 controls, line and paragraph separators, bidi controls and invisible characters.
+/// The terminal shows each as an escape rather than a space or U+FFFD, so the exact code point
+/// is there to read.
 fn needs_escape(c: char) -> bool {
-    // `is_control` is exactly C0, DEL and C1 (general category Cc).
-    c.is_control()
-        || matches!(
-            c,
-            // Left-to-right, right-to-left and Arabic letter marks.
-            '\u{200e}' | '\u{200f}' | '\u{061c}'
-            // Embeddings and overrides, isolates.
-            | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-            // Line and paragraph separators, which some terminals break lines at.
-            | '\u{2028}' | '\u{2029}'
-            // Zero-width space, non-joiner and joiner; the byte order mark (zero-width
-            // no-break space): invisible, so two names that differ by one look the same.
-            | '\u{200b}'..='\u{200d}' | '\u{feff}'
-        )
+    herald_core::clean::is_neutralised(c)
 }
 
 /// Whether the logs on stderr may be coloured: only on a terminal, and not when `NO_COLOR` is
@@ -109,6 +101,7 @@ mod tests {
             Some(r"p\u{200b}k\u{200c}g\u{200d}\u{feff}"),
         ),
         ("日本\u{1b}", Some(r"日本\x1b")),
+        ("soft\u{ad}hy\u{2060}ph", Some(r"soft\u{ad}hy\u{2060}ph")),
     ];
 
     #[test]

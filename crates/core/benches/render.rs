@@ -37,6 +37,7 @@ fn corpus() -> Vec<(Message, RenderContext)> {
             let ctx = RenderContext {
                 koji_web_base: base("koji_web_base"),
                 pulp_base: base("pulp_base"),
+                ..Default::default()
             };
             out.push((Message::decode(envelope), ctx));
         }

@@ -8,6 +8,7 @@
 use crate::error::{ConfigError, FilterError};
 use crate::filter::{effective_rules, Action, Profile, RuleOrigin, RuleSet, RuleSpec};
 use crate::notify::NotifySettings;
+use crate::sources::hosts::{check_root, KnownHosts};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -129,6 +130,9 @@ pub struct HeraldSettings {
     /// Pulp server base for task links.
     #[serde(default)]
     pub pulp_base: Option<String>,
+    /// The web roots each producer's links may go to and be offered to open.
+    #[serde(default, skip_serializing_if = "KnownHosts::is_default")]
+    pub hosts: KnownHosts,
     /// Messages written per transaction at most.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
@@ -180,6 +184,7 @@ impl Default for HeraldSettings {
             retention_max_rows: default_retention_rows(),
             koji_web_base: None,
             pulp_base: None,
+            hosts: KnownHosts::default(),
             batch_size: default_batch_size(),
             profile: Profile::default(),
             rules: Vec::new(),
@@ -376,6 +381,9 @@ impl Config {
                 .map_err(|reason| invalid("herald.notifications.quiet_hours", reason))?;
         }
         catch_up::validate(&self.herald)?;
+        for (key, root) in self.herald.hosts.entries() {
+            check_root(root).map_err(|reason| invalid(&format!("herald.hosts.{key}"), reason))?;
+        }
         if self.herald.batch_size == 0 {
             return Err(invalid(
                 "herald.batch_size",
@@ -408,6 +416,7 @@ impl Config {
         crate::sources::RenderContext {
             koji_web_base: self.herald.koji_web_base.clone(),
             pulp_base: self.herald.pulp_base.clone(),
+            hosts: self.herald.hosts.clone(),
         }
     }
 

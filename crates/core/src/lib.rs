@@ -4,6 +4,7 @@
 
 pub mod bus;
 pub mod catchup;
+pub mod clean;
 pub mod config;
 pub mod error;
 pub mod filter;

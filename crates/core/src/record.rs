@@ -56,18 +56,25 @@ pub struct Stored {
     pub rule: Option<Arc<str>>,
     /// Notify or history (what the rule, or the default for unmatched messages, decided).
     pub action: Action,
+    /// The link goes to a host its producer is known to use, so it may be offered to open.
+    pub link_trusted: bool,
 }
 
 impl Stored {
     pub fn new(msg: Message, ctx: &RenderContext) -> Stored {
         let rendered = render(&msg, ctx);
         let body_text = msg.json.as_ref().map(body_text).unwrap_or_default();
+        let link_trusted = rendered
+            .url
+            .as_deref()
+            .is_some_and(|u| ctx.trusts(&rendered.source, u));
         Stored {
             msg,
             rendered,
             body_text,
             rule: None,
             action: Action::History,
+            link_trusted,
         }
     }
 }

@@ -28,7 +28,7 @@ function render<P extends Record<string, any>>(component: Component<P, any, any>
   return target;
 }
 
-function detail(fields: Parameters<typeof hit>[1] = {}): MessageDetail {
+function detail(fields: Parameters<typeof hit>[1] = {}, link: Partial<Pick<MessageDetail, "link_host" | "link_trusted">> = {}): MessageDetail {
   return {
     hit: hit(1, fields),
     details: "line one\n<b>line two</b>",
@@ -37,6 +37,8 @@ function detail(fields: Parameters<typeof hit>[1] = {}): MessageDetail {
     headers_json: '{\n  "fedora_messaging_user_alice": true\n}',
     body: '{\n  "html": "<a href=\\"javascript:x\\">"\n}',
     body_is_json: true,
+    link_host: link.link_host ?? null,
+    link_trusted: link.link_trusted ?? false,
   };
 }
 
@@ -87,13 +89,31 @@ describe("DetailPane", () => {
     onopenlink: noop,
   });
 
-  it("shows the link as a button whose text is the URL, and the rule", () => {
+  it("shows a known host's link as a button whose text is the URL, its host beside it, and the rule", () => {
     const url = "https://bodhi.fedoraproject.org/updates/FEDORA-2025-1";
-    const el = render(DetailPane, props(detail({ url, rule: "my-packages" })));
+    const el = render(
+      DetailPane,
+      props(detail({ url, rule: "my-packages" }, { link_host: "bodhi.fedoraproject.org", link_trusted: true })),
+    );
     const link = el.querySelector('[data-testid="detail-link"]');
     expect(link?.tagName).toBe("BUTTON");
     expect(link?.textContent).toBe(url);
+    expect(el.querySelector('[data-testid="detail-host"]')?.textContent).toBe("bodhi.fedoraproject.org");
     expect(el.querySelector('[data-testid="detail-rule"]')?.textContent).toBe("kept by rule my-packages");
+  });
+
+  it("shows a link to an unknown host as text, naming the host, with no button", () => {
+    const url = "https://bodhi.fedoraproject.org.evil.example/updates/FEDORA-2025-1";
+    const el = render(
+      DetailPane,
+      props(detail({ url, source: "bodhi" }, { link_host: "bodhi.fedoraproject.org.evil.example", link_trusted: false })),
+    );
+    expect(el.querySelector('[data-testid="detail-link"]')).toBeNull();
+    expect(el.querySelector("button.link, a")).toBeNull();
+    expect(el.querySelector('[data-testid="detail-url"]')?.textContent).toBe(url);
+    expect(el.querySelector('[data-testid="detail-host"]')?.textContent).toBe(
+      "Goes to bodhi.fedoraproject.org.evil.example, not a known Bodhi host: not opened",
+    );
   });
 
   it("offers no button for other schemes and says when no rule kept it", () => {

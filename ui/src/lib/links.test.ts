@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isWebUrl } from "./links";
+import { canOpen, isWebUrl, unknownHostNote } from "./links";
 
 describe("isWebUrl", () => {
   it.each([
@@ -30,5 +30,21 @@ describe("isWebUrl", () => {
     "/updates/FEDORA-2025-abc",
   ])("refuses %j", (url) => {
     expect(isWebUrl(url)).toBe(false);
+  });
+});
+
+describe("canOpen", () => {
+  it("offers only web links the core trusts", () => {
+    expect(canOpen("https://koji.fedoraproject.org/koji/x", true)).toBe(true);
+    expect(canOpen("https://koji.fedoraproject.org/koji/x", false)).toBe(false);
+    expect(canOpen("smb://koji.fedoraproject.org/x", true)).toBe(false);
+    expect(canOpen(null, true)).toBe(false);
+  });
+});
+
+describe("unknownHostNote", () => {
+  it("names the host and the source it is not known for", () => {
+    expect(unknownHostNote("evil.example", "copr")).toBe("Goes to evil.example, not a known Copr host: not opened");
+    expect(unknownHostNote("evil.example", "unknown")).toBe("Goes to evil.example, not a known host: not opened");
   });
 });

@@ -255,3 +255,32 @@ fn a_tilde_in_the_database_path_means_home() {
     );
     assert_eq!(HeraldSettings::default().database_path(), None);
 }
+
+#[test]
+fn known_hosts_default_to_fedora_and_are_checked() {
+    let cfg = parse("").expect("defaults");
+    let ctx = cfg.render_context();
+    assert!(ctx.trusts(
+        "bodhi",
+        "https://bodhi.fedoraproject.org/updates/FEDORA-2024-1"
+    ));
+    assert!(!ctx.trusts("bodhi", "https://bodhi.example/updates/FEDORA-2024-1"));
+    let cfg = parse(
+        "[herald]\nkoji_web_base = \"https://brew.example.com/brew\"\n\
+         [herald.hosts]\ncopr = [\"https://copr.example.org\"]\n",
+    )
+    .expect("own hosts");
+    let ctx = cfg.render_context();
+    assert!(ctx.trusts("copr", "https://copr.example.org/coprs/a/b/build/1/"));
+    assert!(!ctx.trusts("copr", "https://copr.fedorainfracloud.org/coprs/a/b/"));
+    assert!(ctx.trusts("koji", "https://brew.example.com/brew/buildinfo?buildID=1"));
+    assert!(ctx.trusts("koji", "https://koji.fedoraproject.org/koji/x"));
+    for bad in [
+        "smb://copr.example.org",
+        "copr.example.org",
+        "https://u:p@copr.example.org",
+    ] {
+        let err = parse(&format!("[herald.hosts]\ncopr = [\"{bad}\"]\n")).expect_err(bad);
+        assert!(err.to_string().contains("herald.hosts.copr"), "{err}");
+    }
+}

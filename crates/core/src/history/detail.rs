@@ -28,6 +28,11 @@ pub struct MessageDetail {
     /// The body: pretty-printed JSON when it is JSON, else its text (invalid UTF-8 as U+FFFD).
     pub body: String,
     pub body_is_json: bool,
+    /// The host the link goes to, shown beside it (cleaned, never the whole URL).
+    pub link_host: Option<String>,
+    /// The link goes to a host its producer is known to use (`[herald.hosts]`), so the window
+    /// offers to open it; any other link is shown as text.
+    pub link_trusted: bool,
 }
 
 /// A message's properties, headers and body as text for people to read.
@@ -90,8 +95,14 @@ impl HistoryStore {
             return Ok(None);
         };
         let raw = RawParts::of(&message_from_row(&row)?);
+        let hit = hit_from_row(&row)?;
+        let link_host = hit.url.as_deref().and_then(crate::clean::host_of);
+        let link_trusted = hit
+            .url
+            .as_deref()
+            .is_some_and(|u| self.ctx.trusts(&hit.source, u));
         Ok(Some(MessageDetail {
-            hit: hit_from_row(&row)?,
+            hit,
             details: row
                 .try_get("details")
                 .map_err(HistoryError::query("read message"))?,
@@ -100,6 +111,8 @@ impl HistoryStore {
             headers_json: raw.headers_json,
             body: raw.body,
             body_is_json: raw.body_is_json,
+            link_host,
+            link_trusted,
         }))
     }
 }
@@ -179,6 +192,39 @@ mod tests {
         assert!(d.hit.read);
         assert_eq!(s.unread_count().await.expect("count"), 0);
         assert!(s.detail("nope").await.expect("detail").is_none());
+    }
+
+    #[tokio::test]
+    async fn detail_names_the_link_s_host_and_trusts_only_known_ones() {
+        let (_d, s) = store().await;
+        for (id, base) in [
+            ("known", "https://koji.fedoraproject.org"),
+            ("spoof", "https://koji.fedoraproject.org.evil.example"),
+        ] {
+            let body = serde_json::json!({
+                "base_url": base, "name": "kernel", "version": "6.9", "release": "1",
+                "attribute": "state", "old": 0, "new": 1, "build_id": 7, "owner": "alice",
+            });
+            let env = envelope(
+                Some(id),
+                "org.fedoraproject.prod.buildsys.build.state.change",
+                serde_json::json!({}),
+                &body.to_string(),
+                1_700_000_000,
+            );
+            s.insert_batch(&[Entry::new(Message::decode(env), &RenderContext::default())])
+                .await
+                .expect("insert");
+        }
+        let known = s.detail("known").await.expect("detail").expect("present");
+        assert_eq!(known.link_host.as_deref(), Some("koji.fedoraproject.org"));
+        assert!(known.link_trusted);
+        let spoof = s.detail("spoof").await.expect("detail").expect("present");
+        assert_eq!(
+            spoof.link_host.as_deref(),
+            Some("koji.fedoraproject.org.evil.example")
+        );
+        assert!(!spoof.link_trusted, "{:?}", spoof.hit.url);
     }
 
     #[test]

@@ -103,6 +103,9 @@ pub(crate) const ROWID_SHIFT: u32 = 20;
 pub struct HistoryStore {
     pool: SqlitePool,
     path: PathBuf,
+    /// The rendering context it was opened with; its known hosts decide which stored links
+    /// the detail view offers to open.
+    ctx: std::sync::Arc<crate::sources::RenderContext>,
 }
 
 impl HistoryStore {
@@ -176,6 +179,7 @@ impl HistoryStore {
         let store = HistoryStore {
             pool,
             path: path.to_owned(),
+            ctx: std::sync::Arc::new(ctx.clone()),
         };
         store.rerender_stale(ctx).await?;
         Ok(store)

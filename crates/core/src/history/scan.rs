@@ -7,6 +7,7 @@ use super::get::rendered_from_row;
 use super::{rowid_base, HistoryStore, Stored};
 use crate::error::HistoryError;
 use crate::record::Action;
+use crate::sources::RenderContext;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use std::sync::Arc;
@@ -51,7 +52,7 @@ impl HistoryStore {
                 .map_err(HistoryError::query("read row id"))?;
             let full = i64::try_from(rows.len()).unwrap_or(0) == want;
             for row in &rows {
-                f(stored_from_row(row)?);
+                f(stored_from_row(row, &self.ctx)?);
                 seen += 1;
             }
             if !full {
@@ -62,13 +63,16 @@ impl HistoryStore {
 }
 
 /// A stored row as the pipeline had it: message, rendering and the decision recorded.
-fn stored_from_row(row: &SqliteRow) -> Result<Stored, HistoryError> {
+fn stored_from_row(row: &SqliteRow, ctx: &RenderContext) -> Result<Stored, HistoryError> {
     let e = || HistoryError::query("read stored message");
     let rule: Option<String> = row.try_get("rule").map_err(e())?;
     let action: String = row.try_get("action").map_err(e())?;
+    let rendered = rendered_from_row(row)?;
+    let link_trusted = (rendered.url.as_deref()).is_some_and(|u| ctx.trusts(&rendered.source, u));
     Ok(Stored {
         msg: message_from_row(row)?,
-        rendered: rendered_from_row(row)?,
+        rendered,
+        link_trusted,
         body_text: row.try_get("body_text").map_err(e())?,
         rule: rule.map(Arc::from),
         action: match action.as_str() {

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 mod away;
+mod body;
 mod held;
 mod screen;
 mod text;
@@ -48,6 +49,8 @@ pub struct Candidate {
     pub summary: String,
     pub details: String,
     pub url: Option<String>,
+    /// The link goes to a host its producer is known to use; only then is it offered.
+    pub link_trusted: bool,
     pub severity: u8,
     /// A source icon key (`koji`, `pulp`, …); the notifier resolves it.
     pub icon: String,
@@ -70,6 +73,7 @@ impl Candidate {
             summary: r.summary.clone(),
             details: r.details.clone(),
             url: r.url.clone(),
+            link_trusted: s.link_trusted,
             severity: r.severity,
             icon: r.icon.clone(),
             packages: r.packages.clone(),

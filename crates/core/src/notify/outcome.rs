@@ -265,6 +265,7 @@ mod tests {
                 let ctx = RenderContext {
                     koji_web_base: fx.expect["koji_web_base"].as_str().map(str::to_owned),
                     pulp_base: fx.expect["pulp_base"].as_str().map(str::to_owned),
+                    ..Default::default()
                 };
                 if let Entry::Stored(s) = Entry::new(Message::decode(env), &ctx) {
                     out.push((name, fx, *s));

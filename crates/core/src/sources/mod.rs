@@ -17,6 +17,7 @@ pub(crate) mod copr;
 mod fedmsg;
 mod fields;
 mod generic;
+pub mod hosts;
 pub(crate) mod koji;
 mod koji_messagebus;
 mod koji_protonmsg;
@@ -37,6 +38,24 @@ pub struct RenderContext {
     pub koji_web_base: Option<String>,
     /// Pulp server base for task links, e.g. `https://pulp.example.com`.
     pub pulp_base: Option<String>,
+    /// The hosts each producer's links may go to and still be offered to open.
+    #[serde(default)]
+    pub hosts: hosts::KnownHosts,
+}
+
+impl RenderContext {
+    /// Whether a link a `source` message carries goes to a host that producer is known to
+    /// use: a `[herald.hosts]` root, or the configured Koji or Pulp base for those.
+    pub fn trusts(&self, source: &str, url: &str) -> bool {
+        let extra: Vec<&str> = match source {
+            "koji" | "koji-messagebus" | "koji-protonmsg" => self.koji_web_base.as_deref(),
+            "pulp" => self.pulp_base.as_deref(),
+            _ => None,
+        }
+        .into_iter()
+        .collect();
+        hosts::trusted(&self.hosts, &extra, source, url)
+    }
 }
 
 /// A message as people see it.

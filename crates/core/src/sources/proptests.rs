@@ -277,13 +277,15 @@ proptest! {
             RenderContext {
                 koji_web_base: Some("https://koji.example.org/koji".to_owned()),
                 pulp_base: Some("https://pulp.example.org".to_owned()),
+                ..Default::default()
             }
         } else {
             RenderContext::default()
         };
         let r = render(&msg, &ctx);
         prop_assert!(r.summary.chars().count() <= text::SUMMARY_MAX_CHARS + 1);
-        prop_assert!(!r.summary.chars().any(text::is_bidi_control));
+        prop_assert!(!r.summary.chars().any(crate::clean::is_neutralised));
+        prop_assert!(!r.kind.chars().any(crate::clean::is_neutralised));
         prop_assert!(!r.summary.contains('\n'));
         prop_assert!(matches!(r.severity, 10 | 20 | 30 | 40));
         if let Some(url) = &r.url {

@@ -26,6 +26,7 @@ fn brew() -> RenderContext {
     RenderContext {
         koji_web_base: Some("https://brewweb.example.com/brew".to_owned()),
         pulp_base: None,
+        ..Default::default()
     }
 }
 
@@ -143,6 +144,7 @@ fn hostile_configured_bases_are_refused() {
     let ctx = RenderContext {
         koji_web_base: Some("javascript:alert(1)//".to_owned()),
         pulp_base: Some("file:///etc".to_owned()),
+        ..Default::default()
     };
     assert_eq!(render(&msg, &ctx).url, None);
 }
@@ -207,6 +209,7 @@ fn pulp_task_link_uses_the_configured_base() {
     let ctx = RenderContext {
         koji_web_base: None,
         pulp_base: Some("https://pulp.example.com".to_owned()),
+        ..Default::default()
     };
     let r = render(&msg, &ctx);
     assert_eq!(r.summary, "Pulp publish of r finished");

@@ -17,14 +17,9 @@ const BLOCK_MAX_CHARS: usize = 4000;
 /// The whole details text, whatever a producer sends.
 const DETAILS_MAX_BYTES: usize = 16 * 1024;
 
-/// Embedding and isolate controls (U+202A–U+202E, U+2066–U+2069) can make `evil.exe`
-/// read as `exe.live`; they are shown as U+FFFD so the reader sees that something was there.
-pub(crate) fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// A single line: control characters become spaces, bidi controls U+FFFD, and the text is
-/// cut after `max_chars` characters with an ellipsis.
+/// A single line: control characters and separators become spaces, bidi controls and
+/// invisible characters U+FFFD ([`crate::clean`]), and the text is cut after `max_chars`
+/// characters with an ellipsis.
 pub(crate) fn line(s: &str, max_chars: usize) -> String {
     clean(s, max_chars, false)
 }
@@ -46,33 +41,23 @@ fn push_clean(out: &mut String, s: &str, max_chars: usize, keep_newlines: bool) 
     let needs_work = s
         .chars()
         .enumerate()
-        .any(|(count, c)| count == max_chars || c.is_control() || is_bidi_control(c));
+        .any(|(count, c)| count == max_chars || crate::clean::is_neutralised(c));
     if !needs_work {
         out.push_str(s);
         return;
     }
-    for (count, c) in s.chars().enumerate() {
-        if count == max_chars {
-            out.push('…');
-            break;
-        }
-        let c = if is_bidi_control(c) {
-            '\u{FFFD}'
-        } else if c == '\n' || c == '\t' {
-            if keep_newlines {
-                c
-            } else {
-                ' '
-            }
-        } else if c.is_control() {
-            if keep_newlines && c == '\r' {
-                continue;
-            }
-            ' '
-        } else {
-            c
-        };
-        out.push(c);
+    let mut cut = s;
+    if let Some((end, _)) = s.char_indices().nth(max_chars) {
+        cut = &s[..end];
+    }
+    let cleaned = if keep_newlines {
+        crate::clean::lines(cut)
+    } else {
+        crate::clean::line(cut)
+    };
+    out.push_str(&cleaned);
+    if cut.len() < s.len() {
+        out.push('…');
     }
 }
 
@@ -179,6 +164,13 @@ mod tests {
     fn line_neutralises_bidi_and_controls_but_keeps_markup() {
         let s = line("\u{202e}exe.txt\n<b>x</b>\u{2066}", 100);
         assert_eq!(s, "\u{FFFD}exe.txt <b>x</b>\u{FFFD}");
+    }
+
+    #[test]
+    fn line_neutralises_marks_zero_widths_and_separators() {
+        let s = line("a\u{200e}b\u{200b}c\u{2028}d\u{61c}e", 100);
+        assert_eq!(s, "a\u{FFFD}b\u{FFFD}c d\u{FFFD}e");
+        assert_eq!(block("x\u{2029}Link: y", 100), "x Link: y");
     }
 
     #[test]

@@ -307,6 +307,29 @@ fn labels_are_one_bounded_line_of_plain_text() {
 }
 
 #[test]
+fn labels_carry_no_link_and_no_hidden_character() {
+    assert_eq!(
+        plain_label("build failed, see smb://evil.com/x", 60),
+        "build failed, see smb[:]//evil[.]com/x"
+    );
+    assert_eq!(plain_label("www.evil.example", 60), "www[.]evil.example");
+    assert_eq!(
+        plain_label("a\u{2028}b\u{200b}c\u{202e}d\u{61c}", 60),
+        "a b\u{FFFD}c\u{FFFD}d\u{FFFD}"
+    );
+    let hostile = "x\u{2029}Open: evil.com/login \u{200e}\u{feff}";
+    let label = plain_label(hostile, 60);
+    assert!(
+        !label.chars().any(herald_core::clean::is_neutralised),
+        "{label:?}"
+    );
+    assert!(
+        herald_core::clean::gnome_links(&label).is_empty(),
+        "{label:?}"
+    );
+}
+
+#[test]
 fn message_labels_in_the_menu_are_bounded() {
     let now = Instant::now();
     let mut model = TrayModel::default();

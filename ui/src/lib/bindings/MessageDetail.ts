@@ -24,4 +24,13 @@ headers_json: string,
 /**
  * The body: pretty-printed JSON when it is JSON, else its text (invalid UTF-8 as U+FFFD).
  */
-body: string, body_is_json: boolean, };
+body: string, body_is_json: boolean, 
+/**
+ * The host the link goes to, shown beside it (cleaned, never the whole URL).
+ */
+link_host: string | null, 
+/**
+ * The link goes to a host its producer is known to use (`[herald.hosts]`), so the window
+ * offers to open it; any other link is shown as text.
+ */
+link_trusted: boolean, };

@@ -29,7 +29,7 @@ pub fn while_away(candidates: Vec<Candidate>, more: &BTreeMap<String, usize>) ->
             let mut lines: Vec<String> = cs
                 .iter()
                 .take(SUMMARIES_SHOWN)
-                .map(|c| format!("• {}", c.summary.trim()))
+                .map(|c| format!("• {}", crate::clean::one_line(c.summary.trim())))
                 .collect();
             let shown = lines.len();
             if n > shown {
@@ -69,6 +69,7 @@ mod tests {
             summary: summary.to_owned(),
             details: String::new(),
             url: None,
+            link_trusted: false,
             severity,
             icon: source.to_owned(),
             packages: Vec::new(),

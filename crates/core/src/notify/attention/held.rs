@@ -42,7 +42,8 @@ impl Held {
         }
         *self.by_label.entry(label(&c.source)).or_default() += 1;
         self.severity = self.severity.max(c.severity);
-        self.url.add(c.url.as_deref());
+        // A digest offers only a link it could offer for each message alone.
+        self.url.add(c.url.as_deref().filter(|_| c.link_trusted));
         self.package.add(c.packages.first().map(String::as_str));
         self.rule.add(c.rule.as_deref());
         self.icon.add(Some(&c.icon));

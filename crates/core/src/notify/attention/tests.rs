@@ -108,6 +108,7 @@ fn cand(id: &str, source: &str, kind: &str) -> Candidate {
         summary: format!("summary of {id}"),
         details: format!("Id: {id}"),
         url: None,
+        link_trusted: true,
         severity: 20,
         icon: source.to_owned(),
         packages: Vec::new(),
@@ -218,6 +219,7 @@ fn notify_a_pulp_tasks_reports_end_as_one_notification() {
     let ctx = RenderContext {
         koji_web_base: None,
         pulp_base: Some("https://pulp.example.com".to_owned()),
+        ..Default::default()
     };
     for (i, state) in ["waiting", "running", "finished"].into_iter().enumerate() {
         let body = serde_json::json!({
@@ -523,4 +525,5 @@ fn notify_snoozed_rules_are_held_without_a_summary() {
 }
 
 /// Notification text, actions and settings changes.
+mod fixtures;
 mod text_and_actions;

@@ -3,7 +3,8 @@
 //! burst ("Koji: 23 builds finished — 17 complete, 6 failed"), for what the rate limit held
 //! ("12 more messages — Koji 7, Copr 5") and for the summary after quiet hours or a pause.
 
-use super::{Candidate, Held};
+use super::{body, Candidate, Held};
+use crate::clean;
 use crate::notify::{Notification, NotifyAction, ShownId, Urgency};
 use std::collections::BTreeMap;
 
@@ -66,7 +67,8 @@ impl Shared {
     }
 }
 
-/// One message's notification.
+/// One message's notification: a title, the summary when it is too long to be the title, the
+/// details one line per field, and Herald's line naming the link's host.
 pub(super) fn single(c: &Candidate, replaces: Option<ShownId>, actions: bool) -> Notification {
     let summary = c.summary.trim();
     let (title, lead) = if !summary.is_empty() && summary.chars().count() <= TITLE_FROM_SUMMARY_MAX
@@ -80,20 +82,18 @@ pub(super) fn single(c: &Candidate, replaces: Option<ShownId>, actions: bool) ->
         };
         (title, summary)
     };
-    let body = [lead, c.details.trim()]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let mut lines = vec![body::lead_line(lead)];
+    lines.extend(body::detail_lines(&c.details));
+    let link = body::link_line(c.url.as_deref(), c.link_trusted, label(&c.source));
     Notification {
-        summary: bound(&title, SUMMARY_MAX_CHARS),
-        body: bound(&body, BODY_MAX_CHARS),
+        summary: bound(&clean::one_line(&title), SUMMARY_MAX_CHARS),
+        body: body::compose(&lines, link.as_deref(), BODY_MAX_CHARS),
         icon: c.icon.clone(),
         urgency: Urgency::from_severity(c.severity),
         replaces,
         actions: action_list(
             actions,
-            c.url.as_deref(),
+            c.url.as_deref().filter(|_| c.link_trusted),
             c.packages.first().map(String::as_str),
             c.rule.as_deref(),
         ),
@@ -143,13 +143,17 @@ pub(super) fn digest(
             Urgency::Low,
         ),
     };
+    // Held links are only ever ones a message alone could offer.
+    let url = h.url.one();
+    let link = body::link_line(url, true, "");
+    let lines: Vec<String> = body.lines().map(body::lead_line).collect();
     Notification {
-        summary: bound(&title, SUMMARY_MAX_CHARS),
-        body: bound(&body, BODY_MAX_CHARS),
+        summary: bound(&clean::one_line(&title), SUMMARY_MAX_CHARS),
+        body: body::compose(&lines, link.as_deref(), BODY_MAX_CHARS),
         icon: h.icon.one().unwrap_or(MIXED_ICON).to_owned(),
         urgency,
         replaces,
-        actions: action_list(actions, h.url.one(), h.package.one(), h.rule.one()),
+        actions: action_list(actions, url, h.package.one(), h.rule.one()),
     }
 }
 
@@ -161,8 +165,8 @@ fn messages(n: usize) -> &'static str {
     }
 }
 
-/// Open (an http(s) link only), Mute the package, Snooze the rule — when the server shows
-/// actions.
+/// Open (a link to a known host, http(s) only), Mute the package, Snooze the rule — when
+/// the server shows actions.
 fn action_list(
     shown: bool,
     url: Option<&str>,
@@ -231,10 +235,16 @@ fn names(h: &Held) -> Option<String> {
         }
     }
     let (shown, rest) = seen.split_at(seen.len().min(NAMES_SHOWN));
+    // Names are verbatim from messages: one line each.
+    let shown = shown
+        .iter()
+        .map(|p| clean::line(p))
+        .collect::<Vec<_>>()
+        .join(", ");
     match (shown.is_empty(), rest.len()) {
         (true, _) => None,
-        (false, 0) => Some(shown.join(", ")),
-        (false, n) => Some(format!("{} and {n} more", shown.join(", "))),
+        (false, 0) => Some(shown),
+        (false, n) => Some(format!("{shown} and {n} more")),
     }
 }
 

@@ -22,7 +22,9 @@ pub(super) struct Offer {
 
 /// The action keys and labels for `actions`: `open`, `mute:<package>`, `snooze:<rule>`, and
 /// `default` (clicking the notification itself) for Open only — a click on the body must never
-/// mute or snooze anything. An `Open` whose link is not http(s) is not offered.
+/// mute or snooze anything. An `Open` whose link is not http(s) is not offered; the policy
+/// asks for `Open` only when the link's host is one its producer is known to use. Labels are
+/// cleaned and defanged like every text that leaves Herald.
 pub(super) fn offers(actions: &[NotifyAction]) -> Vec<Offer> {
     let mut out: Vec<Offer> = Vec::new();
     for action in actions {

@@ -91,6 +91,52 @@ fn notify_actions_only_when_the_server_has_them() {
 }
 
 #[test]
+fn notify_links_to_unknown_hosts_are_shown_not_offered() {
+    let clock = Clock::noon();
+    let (now, local) = clock.t(0);
+    let spoof = "https://koji.fedoraproject.org.evil.example/koji/buildinfo?buildID=1";
+    let c = Candidate {
+        summary: "Your build failed".to_owned(),
+        details: format!("Comment:\n  see below\n  Open: koji.fedoraproject.org\nLink: {spoof}"),
+        url: Some(spoof.to_owned()),
+        link_trusted: false,
+        packages: vec!["chromium".to_owned()],
+        ..cand("a", "koji", "buildsys.build.state.change")
+    };
+    let mut att = Attention::new(settings(), true);
+    let n = att.offer(c, now, local).show.expect("shown").notification;
+    assert_eq!(
+        n.actions,
+        [NotifyAction::Mute {
+            package: "chromium".to_owned()
+        }]
+    );
+    assert_eq!(
+        n.body,
+        "Comment: see below Open: koji.fedoraproject.org\n\
+         Not opened: koji.fedoraproject.org.evil.example is not a known Koji host"
+    );
+    // A digest offers only links each of its messages could offer.
+    let mut att = Attention::new(settings(), true);
+    let mut screen = Screen::default();
+    for i in 0..2 {
+        let c = Candidate {
+            url: Some(spoof.to_owned()),
+            link_trusted: false,
+            ..cand(&format!("d{i}"), "bodhi", "bodhi.update.comment")
+        };
+        screen.offer(&mut att, &clock, i, c);
+    }
+    screen.drain(&mut att, &clock, 60_000);
+    assert!(screen.last().actions.is_empty(), "{:?}", screen.last());
+    assert!(
+        !screen.last().body.contains("evil"),
+        "{}",
+        screen.last().body
+    );
+}
+
+#[test]
 fn notify_digest_actions_need_a_shared_value() {
     let clock = Clock::noon();
     let digest_of = |cands: Vec<Candidate>| {
@@ -268,14 +314,17 @@ fn notify_single_notification_text() {
         let mut att = Attention::new(settings(), false);
         att.offer(c, now, local).show.expect("shown").notification
     };
+    let link = "https://koji.fedoraproject.org/koji/buildinfo?buildID=1";
     let short = show(Candidate {
         summary: "spot's chromium-80.0-1.fc33 completed".to_owned(),
-        details: "Owner: spot\nLink: https://koji".to_owned(),
+        details: format!("Owner: spot\nLink: {link}"),
+        url: Some(link.to_owned()),
         severity: 30,
         ..koji_build(1, "complete")
     });
     assert_eq!(short.summary, "spot's chromium-80.0-1.fc33 completed");
-    assert_eq!(short.body, "Owner: spot\nLink: https://koji");
+    // The link itself is never written out: Herald's last line names its host.
+    assert_eq!(short.body, "Owner: spot\nOpen: koji.fedoraproject.org");
     assert_eq!(short.icon, "koji");
     assert_eq!(short.urgency, Urgency::Normal);
     let long_summary = "Copr Message in project \"kbaig/test\": build 942697: chroot \"fedora-29-x86_64\" ended as \"failed\".";
