@@ -1,7 +1,7 @@
 //! D-Bus for tests: a private bus ([`SessionBus`], a `dbus-daemon` of its own, so no real
-//! notification daemon is reached or started) and an in-process fake notification server on
-//! it ([`FakeNotifications`]) that records every `Notify` call and can click actions the way
-//! a user would.
+//! notification daemon is reached or started, which can be restarted to break every client's
+//! connection) and an in-process fake notification server on it ([`FakeNotifications`]) that
+//! records every `Notify` call and can click actions the way a user would, or hang.
 //!
 //! `dbus-daemon` must be installed (Debian `dbus-daemon`, Fedora `dbus-daemon`): the tests
 //! fail with that advice rather than skip.
@@ -58,34 +58,28 @@ impl SessionBus {
             ),
         )
         .expect("write bus config");
-        let mut child = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run dbus-daemon ({e}). The notification tests need it: install the \
-                     dbus-daemon package (apt-get install dbus-daemon / dnf install dbus-daemon)"
-                )
-            });
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut address = String::new();
-        let read = stdout.read_line(&mut address);
-        let address = address.trim().to_owned();
-        if read.is_err() || address.is_empty() {
-            let _ = child.kill();
-            let status = child.wait();
-            panic!("dbus-daemon printed no address ({read:?}, exit {status:?})");
-        }
+        let (child, address, stdout) = daemon(&config);
         SessionBus {
             child,
             address,
             _stdout: stdout,
             _dir: dir,
         }
+    }
+
+    /// Kills the daemon and starts a new one at the same address: every client connection
+    /// breaks, and names owned on the old bus are gone.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(self._dir.path().join("bus"));
+        let (child, address, stdout) = daemon(&self._dir.path().join("session.conf"));
+        assert_eq!(
+            address, self.address,
+            "the restarted bus listens where the old one did"
+        );
+        self.child = child;
+        self._stdout = stdout;
     }
 
     /// The bus address, for `DBUS_SESSION_BUS_ADDRESS`.
@@ -98,6 +92,40 @@ impl SessionBus {
         zbus::block_on(zbus::connection::Builder::address(self.address()).build())
             .unwrap_or_else(|e| panic!("cannot connect to the test bus {}: {e}", self.address))
     }
+}
+
+/// Runs `dbus-daemon` with `config`; its process, address and stdout.
+fn daemon(config: &std::path::Path) -> (Child, String, BufReader<ChildStdout>) {
+    let mut child = Command::new("dbus-daemon")
+        .arg(format!("--config-file={}", config.display()))
+        .args(["--nofork", "--print-address"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run dbus-daemon ({e}). The notification tests need it: install the \
+                 dbus-daemon package (apt-get install dbus-daemon / dnf install dbus-daemon)"
+            )
+        });
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut address = String::new();
+    let read = stdout.read_line(&mut address);
+    // Without the daemon's guid, as a systemd user bus is named: a client reconnecting to a
+    // restarted daemon would otherwise refuse its new guid.
+    let address = address
+        .trim()
+        .split(',')
+        .filter(|part| !part.starts_with("guid="))
+        .collect::<Vec<_>>()
+        .join(",");
+    if read.is_err() || address.is_empty() {
+        let _ = child.kill();
+        let status = child.wait();
+        panic!("dbus-daemon printed no address ({read:?}, exit {status:?})");
+    }
+    (child, address, stdout)
 }
 
 impl Drop for SessionBus {
@@ -164,12 +192,14 @@ pub struct FakeNotifications {
 struct Server {
     recorded: Shared,
     capabilities: Vec<String>,
+    /// Records each `Notify` call and never replies to it, as a hung server would.
+    hung: bool,
 }
 
 #[zbus::interface(name = "org.freedesktop.Notifications")]
 impl Server {
     #[allow(clippy::too_many_arguments)]
-    fn notify(
+    async fn notify(
         &self,
         #[zbus(header)] header: Header<'_>,
         app_name: String,
@@ -181,32 +211,20 @@ impl Server {
         hints: HashMap<String, OwnedVariant>,
         expire_timeout: i32,
     ) -> u32 {
-        let (lock, cvar) = &*self.recorded;
-        let mut r = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let id = if replaces_id != 0 {
-            replaces_id
-        } else {
-            r.last_id += 1;
-            r.last_id
-        };
-        let urgency = hints.get("urgency").and_then(|v| u8::try_from(v).ok());
-        r.calls.push(NotifyCall {
-            id,
-            sender: header.sender().map(|s| s.to_string()).unwrap_or_default(),
+        let id = self.record(
+            &header,
             app_name,
             replaces_id,
             app_icon,
             summary,
             body,
             actions,
-            urgency,
-            hints: hints
-                .iter()
-                .map(|(k, v)| (k.clone(), format!("{v:?}")))
-                .collect(),
+            hints,
             expire_timeout,
-        });
-        cvar.notify_all();
+        );
+        if self.hung {
+            std::future::pending::<()>().await;
+        }
         id
     }
 
@@ -254,6 +272,50 @@ impl Server {
     ) -> zbus::Result<()>;
 }
 
+impl Server {
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        header: &Header<'_>,
+        app_name: String,
+        replaces_id: u32,
+        app_icon: String,
+        summary: String,
+        body: String,
+        actions: Vec<String>,
+        hints: HashMap<String, OwnedVariant>,
+        expire_timeout: i32,
+    ) -> u32 {
+        let (lock, cvar) = &*self.recorded;
+        let mut r = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let id = if replaces_id != 0 {
+            replaces_id
+        } else {
+            r.last_id += 1;
+            r.last_id
+        };
+        let urgency = hints.get("urgency").and_then(|v| u8::try_from(v).ok());
+        r.calls.push(NotifyCall {
+            id,
+            sender: header.sender().map(|s| s.to_string()).unwrap_or_default(),
+            app_name,
+            replaces_id,
+            app_icon,
+            summary,
+            body,
+            actions,
+            urgency,
+            hints: hints
+                .iter()
+                .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                .collect(),
+            expire_timeout,
+        });
+        cvar.notify_all();
+        id
+    }
+}
+
 /// What the fake can send: `ActionInvoked(id, key)` or `NotificationClosed(id, reason)`.
 #[derive(Debug, Clone, Copy)]
 enum Signal<'a> {
@@ -285,10 +347,21 @@ impl FakeNotifications {
     /// Serves the fake on `bus` with these capabilities (e.g. `["actions", "body",
     /// "body-markup"]`).
     pub fn start(bus: &SessionBus, capabilities: &[&str]) -> FakeNotifications {
+        FakeNotifications::serve(bus, capabilities, false)
+    }
+
+    /// A server that answers everything but `Notify`: each call is recorded and left
+    /// waiting for a reply that never comes.
+    pub fn start_hung(bus: &SessionBus, capabilities: &[&str]) -> FakeNotifications {
+        FakeNotifications::serve(bus, capabilities, true)
+    }
+
+    fn serve(bus: &SessionBus, capabilities: &[&str], hung: bool) -> FakeNotifications {
         let recorded: Shared = Arc::default();
         let server = Server {
             recorded: recorded.clone(),
             capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+            hung,
         };
         let conn = zbus::block_on(
             zbus::connection::Builder::address(bus.address())
