@@ -151,3 +151,24 @@ impl Fate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Fate;
+
+    #[test]
+    fn every_fate_is_stored_under_a_name_of_its_own() {
+        let names: std::collections::HashSet<&str> = Fate::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(names.len(), Fate::ALL.len());
+        for f in Fate::ALL {
+            assert_eq!(Fate::from_name(f.as_str()), Some(f));
+            // Serde and the stored name agree: the JSON of a fate is its name.
+            assert_eq!(
+                serde_json::to_value(f).expect("serialize"),
+                serde_json::Value::from(f.as_str())
+            );
+        }
+        assert_eq!(Fate::from_name("overflow"), Some(Fate::Overflow));
+        assert_eq!(Fate::from_name("nope"), None);
+    }
+}
