@@ -66,7 +66,7 @@ fn next_action(
 fn the_notifier_comes_back_after_its_server_and_its_bus() {
     let mut bus = SessionBus::start();
     let first = FakeNotifications::start(&bus, ALL_CAPS);
-    let notifier = Freedesktop::connect_to(&bus.address().to_owned(), None).expect("connect");
+    let notifier = Freedesktop::connect_to(bus.address(), None).expect("connect");
     let mut rx = notifier.actions();
     let old_id = notifier.show(&note(vec![mute()])).expect("show");
     first.invoke_action(old_id, "mute:chromium");
