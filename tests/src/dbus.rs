@@ -1,7 +1,7 @@
 //! D-Bus for tests: a private bus ([`SessionBus`], a `dbus-daemon` of its own, so no real
-//! notification daemon is reached or started) and an in-process fake notification server on
-//! it ([`FakeNotifications`]) that records every `Notify` call and can click actions the way
-//! a user would.
+//! notification daemon is reached or started, which can be restarted to break every client's
+//! connection) and an in-process fake notification server on it ([`FakeNotifications`]) that
+//! records every `Notify` call and can click actions the way a user would, or hang.
 //!
 //! `dbus-daemon` must be installed (Debian `dbus-daemon`, Fedora `dbus-daemon`): the tests
 //! fail with that advice rather than skip.
@@ -58,34 +58,28 @@ impl SessionBus {
             ),
         )
         .expect("write bus config");
-        let mut child = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run dbus-daemon ({e}). The notification tests need it: install the \
-                     dbus-daemon package (apt-get install dbus-daemon / dnf install dbus-daemon)"
-                )
-            });
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut address = String::new();
-        let read = stdout.read_line(&mut address);
-        let address = address.trim().to_owned();
-        if read.is_err() || address.is_empty() {
-            let _ = child.kill();
-            let status = child.wait();
-            panic!("dbus-daemon printed no address ({read:?}, exit {status:?})");
-        }
+        let (child, address, stdout) = daemon(&config);
         SessionBus {
             child,
             address,
             _stdout: stdout,
             _dir: dir,
         }
+    }
+
+    /// Kills the daemon and starts a new one at the same address: every client connection
+    /// breaks, and names owned on the old bus are gone.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(self._dir.path().join("bus"));
+        let (child, address, stdout) = daemon(&self._dir.path().join("session.conf"));
+        assert_eq!(
+            address, self.address,
+            "the restarted bus listens where the old one did"
+        );
+        self.child = child;
+        self._stdout = stdout;
     }
 
     /// The bus address, for `DBUS_SESSION_BUS_ADDRESS`.
@@ -98,6 +92,40 @@ impl SessionBus {
         zbus::block_on(zbus::connection::Builder::address(self.address()).build())
             .unwrap_or_else(|e| panic!("cannot connect to the test bus {}: {e}", self.address))
     }
+}
+
+/// Runs `dbus-daemon` with `config`; its process, address and stdout.
+fn daemon(config: &std::path::Path) -> (Child, String, BufReader<ChildStdout>) {
+    let mut child = Command::new("dbus-daemon")
+        .arg(format!("--config-file={}", config.display()))
+        .args(["--nofork", "--print-address"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run dbus-daemon ({e}). The notification tests need it: install the \
+                 dbus-daemon package (apt-get install dbus-daemon / dnf install dbus-daemon)"
+            )
+        });
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut address = String::new();
+    let read = stdout.read_line(&mut address);
+    // Without the daemon's guid, as a systemd user bus is named: a client reconnecting to a
+    // restarted daemon would otherwise refuse its new guid.
+    let address = address
+        .trim()
+        .split(',')
+        .filter(|part| !part.starts_with("guid="))
+        .collect::<Vec<_>>()
+        .join(",");
+    if read.is_err() || address.is_empty() {
+        let _ = child.kill();
+        let status = child.wait();
+        panic!("dbus-daemon printed no address ({read:?}, exit {status:?})");
+    }
+    (child, address, stdout)
 }
 
 impl Drop for SessionBus {
@@ -154,6 +182,9 @@ struct Recorded {
 
 type Shared = Arc<(Mutex<Recorded>, Condvar)>;
 
+mod clock;
+pub use clock::CallClock;
+
 /// `org.freedesktop.Notifications` served from this process on a [`SessionBus`].
 #[derive(Debug)]
 pub struct FakeNotifications {
@@ -164,12 +195,14 @@ pub struct FakeNotifications {
 struct Server {
     recorded: Shared,
     capabilities: Vec<String>,
+    /// Records each `Notify` call and never replies to it, as a hung server would.
+    hung: bool,
 }
 
 #[zbus::interface(name = "org.freedesktop.Notifications")]
 impl Server {
     #[allow(clippy::too_many_arguments)]
-    fn notify(
+    async fn notify(
         &self,
         #[zbus(header)] header: Header<'_>,
         app_name: String,
@@ -181,32 +214,20 @@ impl Server {
         hints: HashMap<String, OwnedVariant>,
         expire_timeout: i32,
     ) -> u32 {
-        let (lock, cvar) = &*self.recorded;
-        let mut r = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let id = if replaces_id != 0 {
-            replaces_id
-        } else {
-            r.last_id += 1;
-            r.last_id
-        };
-        let urgency = hints.get("urgency").and_then(|v| u8::try_from(v).ok());
-        r.calls.push(NotifyCall {
-            id,
-            sender: header.sender().map(|s| s.to_string()).unwrap_or_default(),
+        let id = self.record(
+            &header,
             app_name,
             replaces_id,
             app_icon,
             summary,
             body,
             actions,
-            urgency,
-            hints: hints
-                .iter()
-                .map(|(k, v)| (k.clone(), format!("{v:?}")))
-                .collect(),
+            hints,
             expire_timeout,
-        });
-        cvar.notify_all();
+        );
+        if self.hung {
+            std::future::pending::<()>().await;
+        }
         id
     }
 
@@ -254,6 +275,50 @@ impl Server {
     ) -> zbus::Result<()>;
 }
 
+impl Server {
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        header: &Header<'_>,
+        app_name: String,
+        replaces_id: u32,
+        app_icon: String,
+        summary: String,
+        body: String,
+        actions: Vec<String>,
+        hints: HashMap<String, OwnedVariant>,
+        expire_timeout: i32,
+    ) -> u32 {
+        let (lock, cvar) = &*self.recorded;
+        let mut r = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let id = if replaces_id != 0 {
+            replaces_id
+        } else {
+            r.last_id += 1;
+            r.last_id
+        };
+        let urgency = hints.get("urgency").and_then(|v| u8::try_from(v).ok());
+        r.calls.push(NotifyCall {
+            id,
+            sender: header.sender().map(|s| s.to_string()).unwrap_or_default(),
+            app_name,
+            replaces_id,
+            app_icon,
+            summary,
+            body,
+            actions,
+            urgency,
+            hints: hints
+                .iter()
+                .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                .collect(),
+            expire_timeout,
+        });
+        cvar.notify_all();
+        id
+    }
+}
+
 /// What the fake can send: `ActionInvoked(id, key)` or `NotificationClosed(id, reason)`.
 #[derive(Debug, Clone, Copy)]
 enum Signal<'a> {
@@ -285,10 +350,21 @@ impl FakeNotifications {
     /// Serves the fake on `bus` with these capabilities (e.g. `["actions", "body",
     /// "body-markup"]`).
     pub fn start(bus: &SessionBus, capabilities: &[&str]) -> FakeNotifications {
+        FakeNotifications::serve(bus, capabilities, false)
+    }
+
+    /// A server that answers everything but `Notify`: each call is recorded and left
+    /// waiting for a reply that never comes.
+    pub fn start_hung(bus: &SessionBus, capabilities: &[&str]) -> FakeNotifications {
+        FakeNotifications::serve(bus, capabilities, true)
+    }
+
+    fn serve(bus: &SessionBus, capabilities: &[&str], hung: bool) -> FakeNotifications {
         let recorded: Shared = Arc::default();
         let server = Server {
             recorded: recorded.clone(),
             capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+            hung,
         };
         let conn = zbus::block_on(
             zbus::connection::Builder::address(bus.address())
@@ -382,105 +458,4 @@ impl FakeNotifications {
 pub fn forge_action(conn: &Connection, dest: &str, id: u32, key: &str) {
     zbus::block_on(emit(conn, Some(dest), Signal::ActionInvoked(id, key)))
         .unwrap_or_else(|e| panic!("cannot emit a forged ActionInvoked: {e}"));
-}
-
-/// When each `Notify` call reached a [`FakeNotifications`], for latency measurements: a
-/// watcher thread, woken by the fake's condition variable as each call is recorded, stamps it
-/// with [`Instant::now`] (microseconds after the server handled it). Calls recorded before
-/// [`FakeNotifications::clock`] have no instant. Stops on drop.
-#[derive(Debug)]
-pub struct CallClock {
-    recorded: Shared,
-    times: Arc<(Mutex<Vec<Option<Instant>>>, Condvar)>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    watcher: Option<std::thread::JoinHandle<()>>,
-}
-
-impl FakeNotifications {
-    /// Starts stamping the arrival of every `Notify` call from now on.
-    pub fn clock(&self) -> CallClock {
-        use std::sync::atomic::Ordering;
-        let recorded = self.recorded.clone();
-        let times: Arc<(Mutex<Vec<Option<Instant>>>, Condvar)> = Arc::default();
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shared, out, halt) = (recorded.clone(), times.clone(), stop.clone());
-        let watcher = std::thread::Builder::new()
-            .name("fake-notify-clock".into())
-            .spawn(move || {
-                let (lock, cvar) = &*shared;
-                let mut r = lock.lock().unwrap_or_else(|e| e.into_inner());
-                {
-                    let mut t = out.0.lock().unwrap_or_else(|e| e.into_inner());
-                    t.resize(r.calls.len(), None);
-                }
-                // Sent while holding the lock: no call can be recorded before the wait below.
-                let _ = ready_tx.send(());
-                loop {
-                    if halt.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let n = r.calls.len();
-                    {
-                        let mut t = out.0.lock().unwrap_or_else(|e| e.into_inner());
-                        if t.len() < n {
-                            let now = Instant::now();
-                            t.resize(n, Some(now));
-                            out.1.notify_all();
-                        }
-                    }
-                    r = cvar.wait(r).unwrap_or_else(|e| e.into_inner());
-                }
-            })
-            .expect("start the clock thread");
-        ready_rx.recv().expect("the clock thread started");
-        CallClock {
-            recorded,
-            times,
-            stop,
-            watcher: Some(watcher),
-        }
-    }
-}
-
-impl CallClock {
-    /// The instant call number `index` (0-based, in [`FakeNotifications::calls`] order)
-    /// arrived, waiting up to `timeout` for it; panics after that, or if the call was recorded
-    /// before the clock started.
-    pub fn arrival(&self, index: usize, timeout: Duration) -> Instant {
-        let deadline = Instant::now() + timeout;
-        let (lock, cvar) = &*self.times;
-        let mut t = lock.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(at) = t.get(index) {
-                return at.unwrap_or_else(|| {
-                    panic!("Notify call {index} arrived before the clock started")
-                });
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "no Notify call {index} within {timeout:?} ({} so far)",
-                t.len()
-            );
-            t = cvar
-                .wait_timeout(t, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-}
-
-impl Drop for CallClock {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        {
-            // Under the lock, so the watcher is either before its stop check or waiting.
-            let _guard = self.recorded.0.lock().unwrap_or_else(|e| e.into_inner());
-            self.recorded.1.notify_all();
-        }
-        if let Some(w) = self.watcher.take() {
-            let _ = w.join();
-        }
-    }
 }

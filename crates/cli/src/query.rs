@@ -247,7 +247,12 @@ pub async fn stats(env: Env, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     if !s.by_notification.is_empty() {
         writeln!(out, "\nnotifications:")?;
         for c in &s.by_notification {
-            writeln!(out, "  {:>9}  {}", c.count, c.name)?;
+            match herald_core::notify::Fate::from_name(&c.name) {
+                Some(f) if f.describe() != c.name => {
+                    writeln!(out, "  {:>9}  {} ({})", c.count, c.name, f.describe())?
+                }
+                _ => writeln!(out, "  {:>9}  {}", c.count, escape(&c.name))?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -90,6 +90,13 @@ pub enum NotifyError {
     NoServer(String),
     #[error("the notification server failed: {0}")]
     Server(String),
+    /// The server was lost (gone, its bus gone, or not answering) and the next attempt to
+    /// reach it is not due yet: nothing was sent.
+    #[error(
+        "the notification server is unreachable; trying again in {} s",
+        .retry_in.as_secs().max(1)
+    )]
+    Unreachable { retry_in: std::time::Duration },
     #[error("cannot open link: {0}")]
     Link(String),
 }

@@ -1,13 +1,18 @@
 //! Ingest throughput: publish N messages to a private exchange and time publish → committed
 //! row through Herald's pipeline, and publish → ack through a bare lapin consumer that does
-//! no work, in the same run on the same broker.
+//! no work, in the same run on the same broker. With `--notify`, every message Herald stores
+//! is also marked notify and offered to the notification server on the session bus (each its
+//! own notification), to measure what a slow or hung server costs ingestion: nothing, as the
+//! notification stage is never waited on.
 
 use super::{memory_mb, synthetic};
 use crate::Env;
 use anyhow::Context as _;
 use futures_util::StreamExt;
 use herald_core::config::{BindingSpec, Config, ExchangeSpec, QueueSpec};
+use herald_core::filter::{Action, Conditions, RuleSpec};
 use herald_core::history::HistoryStore;
+use herald_core::notify::{Freedesktop, Notifier};
 use herald_core::pipeline::{Pipeline, PipelineEvent, PipelineOptions};
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
@@ -16,6 +21,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +46,10 @@ pub struct IngestArgs {
     /// consuming while publishing.
     #[arg(long)]
     backlog: bool,
+    /// Mark every message notify and show each on the session bus's notification server
+    /// (fails if there is none).
+    #[arg(long)]
+    notify: bool,
 }
 
 pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
@@ -145,11 +155,41 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = args.batch {
         cfg.herald.batch_size = b.max(1);
     }
+    let notifier = if args.notify {
+        cfg.herald.rules.push(RuleSpec::new(
+            "everything".to_owned(),
+            Action::Notify,
+            Conditions {
+                topics: vec!["#".into()],
+                ..Conditions::default()
+            },
+        ));
+        cfg.herald.notifications.digest_window_secs = 0;
+        cfg.herald.notifications.rate_limit_per_minute = 0;
+        let notifier = tokio::task::spawn_blocking(|| Freedesktop::connect(None))
+            .await?
+            .context("--notify needs a notification server on the session bus")?;
+        let server = notifier.server();
+        println!(
+            "notification server:       {} {}",
+            server.name, server.version
+        );
+        Some(Arc::new(notifier) as Arc<dyn Notifier>)
+    } else {
+        None
+    };
     let store = HistoryStore::open(&dir.path().join("bench.db"), &cfg.render_context()).await?;
     if args.backlog {
         publish(&pub_ch, &ex, n).await?;
     }
-    let handle = Pipeline::start(cfg, store.clone(), PipelineOptions::default());
+    let handle = Pipeline::start(
+        cfg,
+        store.clone(),
+        PipelineOptions {
+            notifier,
+            ..PipelineOptions::default()
+        },
+    );
     let mut events = handle.subscribe();
     loop {
         match events.recv().await? {
@@ -213,6 +253,15 @@ pub async fn run(env: Env, args: &IngestArgs) -> anyhow::Result<ExitCode> {
         "rows stored:               {rows} (searchable: {})",
         searchable > 0
     );
+    if args.notify {
+        let stats = store.stats(20).await?;
+        let fates: Vec<String> = stats
+            .by_notification
+            .iter()
+            .map(|c| format!("{} {}", c.count, c.name))
+            .collect();
+        println!("notification fates:        {}", fates.join(", "));
+    }
     println!("RSS max while ingesting:   {rss_during:.1} MB (now {rss:.1} MB; process peak {peak:.1} MB, {peak_before:.1} MB before the Herald run)");
     let _ = env;
     anyhow::ensure!(rows as usize == n, "expected {n} rows, found {rows}");

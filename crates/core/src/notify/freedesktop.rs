@@ -1,12 +1,21 @@
 //! The freedesktop notifier: `org.freedesktop.Notifications` on the session bus.
 //!
 //! [`Freedesktop`] builds each notification with notify-rust (its builder and hint encoding)
-//! and sends it over one D-Bus connection of its own, which also listens for
-//! `ActionInvoked`. Both must be the same connection: some servers (dunst among them) send
-//! `ActionInvoked` only to the connection that sent `Notify`, and notify-rust's `show()` opens
-//! a new connection per notification that is gone by the time anyone clicks. A single
-//! listener thread drives that connection and maps each (notification id, action key) back to
-//! the [`NotifyAction`] that notification offered, from a bounded map of the most recent ids.
+//! and sends it over a D-Bus connection of its own, which also listens for `ActionInvoked`.
+//! Both must be the same connection: some servers (dunst among them) send `ActionInvoked`
+//! only to the connection that sent `Notify`, and notify-rust's `show()` opens a new
+//! connection per notification that is gone by the time anyone clicks. A listener thread
+//! drives that connection and maps each (notification id, action key) back to the
+//! [`NotifyAction`] that notification offered, from a bounded map of the most recent ids.
+//!
+//! The connection, what the server said about itself and the listener form a link
+//! (`link.rs`) that lasts as long as the server and the bus do. A `Notify` that finds the
+//! server gone, the bus connection broken, or no answer within [`CALL_TIMEOUT`] drops the
+//! link; a later notification opens a new one (a fresh connection, the server asked again who
+//! it is and what it can do, the listener subscribed again, the old server's ids forgotten).
+//! Attempts are spaced by a backoff from 1 s to 30 s; until the next is due, `show` fails at
+//! once with [`NotifyError::Unreachable`], so a dead server costs nothing per message. The
+//! loss and the return are logged once each.
 //!
 //! Text is made safe here: the summary is plain text, the body is escaped with
 //! [`escape_markup`] when the server reads markup, and an `Open` action is only offered for
@@ -15,26 +24,30 @@
 use super::text::{escape_markup, plain_text};
 use super::{Notification, Notifier, NotifyAction, ShownId, Urgency};
 use crate::error::NotifyError;
-use futures_util::future::{select, Either};
-use futures_util::StreamExt as _;
 use icon::{absolute, resolve_icon};
+use link::{Link, Outlets};
 use offer::{offers, Offered};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
-use zbus::{Connection, MatchRule, MessageStream};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 mod icon;
+mod link;
 mod offer;
 
 const BUS_NAME: &str = "org.freedesktop.Notifications";
 const OBJECT_PATH: &str = "/org/freedesktop/Notifications";
 const INTERFACE: &str = "org.freedesktop.Notifications";
 const APP_NAME: &str = "Herald";
-/// A notification server that does not answer in this time is treated as failed.
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// A server that has not answered a call in this time is taken for lost. Servers answer
+/// `Notify` in milliseconds; each call holds a blocking thread and delays the notifications
+/// behind it, so waiting longer only makes a hung server costlier.
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// The first and the longest wait before trying a lost server again.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// What the notification server says about itself (`GetServerInformation`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,26 +61,42 @@ pub struct ServerInfo {
 /// Notifications over D-Bus, to whatever owns `org.freedesktop.Notifications` on the session
 /// bus (GNOME Shell, Plasma, dunst, mako, …).
 pub struct Freedesktop {
-    conn: Connection,
+    /// The bus to reach the server on; `None` for the session bus.
+    address: Option<String>,
+    icon_dir: Option<PathBuf>,
+    link: Mutex<Reach>,
+    /// The most recent server's description (kept while it is lost).
+    known: Mutex<Known>,
+    outlets: Outlets,
+    offered: Arc<Mutex<Offered>>,
+    /// The first receiver, holding whatever was invoked before anyone asked.
+    first_receiver: Mutex<Option<mpsc::UnboundedReceiver<NotifyAction>>>,
+}
+
+/// How the server is reached now.
+#[derive(Default)]
+struct Reach {
+    link: Option<Arc<Link>>,
+    /// Failed attempts since a notification was last shown: the next is spaced by them.
+    failures: u32,
+    /// No new link is opened before this.
+    retry_at: Option<Instant>,
+    /// The server was lost and has not shown a notification since.
+    lost: bool,
+}
+
+struct Known {
     server: ServerInfo,
     capabilities: Vec<String>,
     actions: bool,
-    body_markup: bool,
-    icon_dir: Option<PathBuf>,
-    offered: Arc<Mutex<Offered>>,
-    /// Where the listener sends invoked actions; replaced by each [`Freedesktop::actions`].
-    sender: Arc<Mutex<mpsc::UnboundedSender<NotifyAction>>>,
-    /// The first receiver, holding whatever was invoked before anyone asked.
-    first_receiver: Mutex<Option<mpsc::UnboundedReceiver<NotifyAction>>>,
-    /// Dropping it stops the listener thread.
-    _stop: oneshot::Sender<()>,
 }
 
 impl std::fmt::Debug for Freedesktop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known = lock(&self.known);
         f.debug_struct("Freedesktop")
-            .field("server", &self.server)
-            .field("capabilities", &self.capabilities)
+            .field("server", &known.server)
+            .field("capabilities", &known.capabilities)
             .field("icon_dir", &self.icon_dir)
             .finish_non_exhaustive()
     }
@@ -106,51 +135,48 @@ impl Freedesktop {
         let icon_dir = icon_dir
             .map(absolute)
             .or_else(Freedesktop::default_icon_dir);
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = oneshot::channel();
         let (action_tx, action_rx) = mpsc::unbounded_channel();
-        let listener = Listener {
+        let offered = Arc::new(Mutex::new(Offered::default()));
+        let outlets = Outlets {
             sender: Arc::new(Mutex::new(action_tx)),
-            offered: Arc::new(Mutex::new(Offered::default())),
+            offered: offered.clone(),
         };
-        let (sender, offered) = (listener.sender.clone(), listener.offered.clone());
-        std::thread::Builder::new()
-            .name("herald-notify".into())
-            .spawn(move || zbus::block_on(listener.run(address, ready_tx, stop_rx)))
-            .map_err(|e| {
-                NotifyError::Server(format!("cannot start the D-Bus listener thread: {e}"))
-            })?;
-        let ready = ready_rx.recv().map_err(|_| {
-            NotifyError::Server("the D-Bus listener stopped while connecting".into())
-        })??;
-        let has = |cap: &str| ready.capabilities.iter().any(|c| c == cap);
+        let link = Link::open(address.as_deref(), outlets.clone())?;
+        let known = Known {
+            server: link.server.clone(),
+            capabilities: link.capabilities.clone(),
+            actions: link.has("actions"),
+        };
         Ok(Freedesktop {
-            actions: has("actions"),
-            body_markup: has("body-markup"),
-            conn: ready.conn,
-            server: ready.server,
-            capabilities: ready.capabilities,
+            address,
             icon_dir,
+            link: Mutex::new(Reach {
+                link: Some(Arc::new(link)),
+                ..Reach::default()
+            }),
+            known: Mutex::new(known),
+            outlets,
             offered,
-            sender,
             first_receiver: Mutex::new(Some(action_rx)),
-            _stop: stop_tx,
         })
     }
 
-    /// The server's name, vendor, version and spec version.
-    pub fn server(&self) -> &ServerInfo {
-        &self.server
+    /// The server's name, vendor, version and spec version (the last server reached).
+    pub fn server(&self) -> ServerInfo {
+        lock(&self.known).server.clone()
     }
 
     /// The server's capabilities (`actions`, `body`, `body-markup`, `persistence`, …).
-    pub fn capabilities(&self) -> &[String] {
-        &self.capabilities
+    pub fn capabilities(&self) -> Vec<String> {
+        lock(&self.known).capabilities.clone()
     }
 
     /// Whether the server reads the body as markup (so Herald escapes it).
     pub fn supports_body_markup(&self) -> bool {
-        self.body_markup
+        lock(&self.known)
+            .capabilities
+            .iter()
+            .any(|c| c == "body-markup")
     }
 
     /// The folder icons are taken from, if any.
@@ -175,14 +201,97 @@ impl Freedesktop {
             return rx;
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        *lock(&self.sender) = tx;
+        *lock(&self.outlets.sender) = tx;
         rx
+    }
+
+    /// The link to show over: the current one while its connection lives, else a new one
+    /// when an attempt is due, else [`NotifyError::Unreachable`] at once. The lock is held
+    /// while a link opens, so only one attempt is made at a time.
+    fn link(&self) -> Result<Arc<Link>, NotifyError> {
+        let mut reach = lock(&self.link);
+        if let Some(link) = &reach.link {
+            if link.alive() {
+                return Ok(link.clone());
+            }
+            // The bus connection ended under it: try a new one now, the bus may be back.
+            reach.link = None;
+            self.tell_lost(&mut reach, "the session bus connection closed");
+        }
+        let now = Instant::now();
+        if let Some(at) = reach.retry_at.filter(|at| *at > now) {
+            return Err(NotifyError::Unreachable { retry_in: at - now });
+        }
+        match Link::open(self.address.as_deref(), self.outlets.clone()) {
+            Ok(link) => {
+                // Ids of the previous server mean nothing to this one.
+                *lock(&self.offered) = Offered::default();
+                *lock(&self.known) = Known {
+                    server: link.server.clone(),
+                    capabilities: link.capabilities.clone(),
+                    actions: link.has("actions"),
+                };
+                let link = Arc::new(link);
+                reach.link = Some(link.clone());
+                reach.retry_at = None;
+                Ok(link)
+            }
+            Err(e) => {
+                self.fail(&mut reach, &e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// `link` lost its server (gone, not answering, or its bus gone): it is dropped and the
+    /// next attempt spaced.
+    fn lost(&self, link: &Arc<Link>, e: &NotifyError) {
+        let mut reach = lock(&self.link);
+        if reach.link.as_ref().is_some_and(|l| Arc::ptr_eq(l, link)) {
+            reach.link = None;
+        }
+        self.fail(&mut reach, &e.to_string());
+    }
+
+    fn fail(&self, reach: &mut Reach, why: &str) {
+        reach.failures = reach.failures.saturating_add(1);
+        let wait = crate::error::backoff(RETRY_FIRST, RETRY_MAX, reach.failures);
+        reach.retry_at = Some(Instant::now() + wait);
+        self.tell_lost(reach, why);
+        tracing::debug!(
+            failures = reach.failures,
+            "notification server unreachable ({why}); next attempt in {:.1} s",
+            wait.as_secs_f64()
+        );
+    }
+
+    /// Says once that the server was lost.
+    fn tell_lost(&self, reach: &mut Reach, why: &str) {
+        if !reach.lost {
+            reach.lost = true;
+            tracing::warn!(
+                "lost the notification server ({why}); notifications fail until it is back"
+            );
+        }
+    }
+
+    /// A notification was shown over `link`: the server is back, if it was lost.
+    fn reached(&self, link: &Link) {
+        let mut reach = lock(&self.link);
+        reach.failures = 0;
+        if reach.lost {
+            reach.lost = false;
+            tracing::warn!(
+                server = %link.server.name,
+                "the notification server is back; notifications are shown again"
+            );
+        }
     }
 }
 
 impl Notifier for Freedesktop {
     fn supports_actions(&self) -> bool {
-        self.actions
+        lock(&self.known).actions
     }
 
     fn take_actions(&self) -> Option<mpsc::UnboundedReceiver<NotifyAction>> {
@@ -190,12 +299,13 @@ impl Notifier for Freedesktop {
     }
 
     fn show(&self, n: &Notification) -> Result<ShownId, NotifyError> {
-        let offers = if self.actions {
+        let link = self.link()?;
+        let offers = if link.has("actions") {
             offers(&n.actions)
         } else {
             Vec::new()
         };
-        let body = if self.body_markup {
+        let body = if link.has("body-markup") {
             escape_markup(&n.body)
         } else {
             plain_text(&n.body)
@@ -217,7 +327,7 @@ impl Notifier for Freedesktop {
         let hints: HashMap<&str, zbus::Variant<'_>> = note.hints.iter().map(Into::into).collect();
         let body = (
             note.appname.as_str(),
-            n.replaces.unwrap_or(0),
+            link.replaceable(n.replaces),
             note.icon.as_str(),
             note.summary.as_str(),
             note.body.as_str(),
@@ -225,202 +335,19 @@ impl Notifier for Freedesktop {
             hints,
             i32::from(note.timeout),
         );
-        let reply = zbus::block_on(self.conn.call_method(
-            Some(BUS_NAME),
-            OBJECT_PATH,
-            Some(INTERFACE),
-            "Notify",
-            &body,
-        ))
-        .map_err(|e| call_error("Notify", e))?;
-        let id: u32 = reply
-            .body()
-            .deserialize()
-            .map_err(|e| NotifyError::Server(format!("Notify returned no id: {e}")))?;
-        lock(&self.offered).remember(id, offers);
-        Ok(id)
-    }
-}
-
-/// What `connect` needs from the listener thread once the server has answered.
-struct Ready {
-    conn: Connection,
-    server: ServerInfo,
-    capabilities: Vec<String>,
-}
-
-/// The one listener for `ActionInvoked`, on the thread that drives the connection.
-struct Listener {
-    sender: Arc<Mutex<mpsc::UnboundedSender<NotifyAction>>>,
-    offered: Arc<Mutex<Offered>>,
-}
-
-impl Listener {
-    async fn run(
-        self,
-        address: Option<String>,
-        ready: std::sync::mpsc::Sender<Result<Ready, NotifyError>>,
-        stop: oneshot::Receiver<()>,
-    ) {
-        let (conn, stream) = match setup(address.as_deref()).await {
-            Ok((r, stream)) => {
-                let conn = r.conn.clone();
-                if ready.send(Ok(r)).is_err() {
-                    return;
-                }
-                (conn, stream)
+        match link.notify(&body) {
+            Ok(id) => {
+                lock(&self.offered).remember(id, offers);
+                self.reached(&link);
+                Ok(id)
             }
             Err(e) => {
-                let _ = ready.send(Err(e));
-                return;
-            }
-        };
-        self.listen(&conn, stream, stop).await;
-    }
-
-    async fn listen(
-        &self,
-        conn: &Connection,
-        mut stream: MessageStream,
-        mut stop: oneshot::Receiver<()>,
-    ) {
-        let mut server_owner = name_owner(conn).await;
-        loop {
-            let msg = match select(stream.next(), &mut stop).await {
-                Either::Left((Some(Ok(msg)), _)) => msg,
-                Either::Left((Some(Err(e)), _)) => {
-                    tracing::debug!("D-Bus listener: {e}");
-                    continue;
+                if matches!(e, NotifyError::NoServer(_)) {
+                    self.lost(&link, &e);
                 }
-                // The connection closed, or the notifier was dropped.
-                Either::Left((None, _)) | Either::Right(_) => return,
-            };
-            let header = msg.header();
-            if header
-                .member()
-                .is_none_or(|m| m.as_str() != "ActionInvoked")
-            {
-                continue;
-            }
-            let Some(sender) = header.sender().map(|s| s.as_str().to_owned()) else {
-                continue;
-            };
-            // A signal addressed to us reaches us whoever sends it: only the server's count.
-            if server_owner.as_deref() != Some(sender.as_str()) {
-                server_owner = name_owner(conn).await;
-                if server_owner.as_deref() != Some(sender.as_str()) {
-                    tracing::debug!(
-                        "ignoring ActionInvoked from {sender}, not the notification server"
-                    );
-                    continue;
-                }
-            }
-            let Ok((id, key)) = msg.body().deserialize::<(u32, String)>() else {
-                continue;
-            };
-            let action = lock(&self.offered).action(id, &key);
-            match action {
-                Some(action) => {
-                    tracing::debug!("notification {id}: action {key:?} invoked");
-                    // Nobody listening is not an error: the action is simply not taken.
-                    let _ = lock(&self.sender).send(action);
-                }
-                None => tracing::debug!("notification {id}: action {key:?} was not offered"),
+                Err(e)
             }
         }
-    }
-}
-
-/// Connects, subscribes to `ActionInvoked` (before anything is shown, so none is missed) and
-/// asks the server who it is and what it can do.
-async fn setup(address: Option<&str>) -> Result<(Ready, MessageStream), NotifyError> {
-    let builder = match address {
-        Some(a) => zbus::connection::Builder::address(a),
-        None => zbus::connection::Builder::session(),
-    };
-    let conn = builder
-        .method_timeout(CALL_TIMEOUT)
-        .build()
-        .await
-        .map_err(|e| NotifyError::NoServer(format!("cannot connect to the session bus: {e}")))?;
-    let server: (String, String, String, String) = call(&conn, "GetServerInformation").await?;
-    let capabilities: Vec<String> = call(&conn, "GetCapabilities").await?;
-    let rule = MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .sender(BUS_NAME)
-        .path(OBJECT_PATH)
-        .interface(INTERFACE)
-        .member("ActionInvoked")
-        .build()
-        .map_err(|e| {
-            NotifyError::Server(format!("cannot build the ActionInvoked match rule: {e}"))
-        })?;
-    let stream = MessageStream::for_match_rule(rule, &conn, None)
-        .await
-        .map_err(|e| NotifyError::Server(format!("cannot listen for ActionInvoked: {e}")))?;
-    let (name, vendor, version, spec_version) = server;
-    let server = ServerInfo {
-        name,
-        vendor,
-        version,
-        spec_version,
-    };
-    Ok((
-        Ready {
-            conn,
-            server,
-            capabilities,
-        },
-        stream,
-    ))
-}
-
-/// Calls a method of the notification server that takes no argument.
-async fn call<T>(conn: &Connection, method: &str) -> Result<T, NotifyError>
-where
-    T: for<'d> serde::Deserialize<'d> + zbus::Type,
-{
-    let reply = conn
-        .call_method(Some(BUS_NAME), OBJECT_PATH, Some(INTERFACE), method, &())
-        .await
-        .map_err(|e| call_error(method, e))?;
-    reply
-        .body()
-        .deserialize()
-        .map_err(|e| NotifyError::Server(format!("{method} returned an unexpected reply: {e}")))
-}
-
-/// The unique bus name of whoever owns `org.freedesktop.Notifications` now.
-async fn name_owner(conn: &Connection) -> Option<String> {
-    let reply = conn
-        .call_method(
-            Some("org.freedesktop.DBus"),
-            "/org/freedesktop/DBus",
-            Some("org.freedesktop.DBus"),
-            "GetNameOwner",
-            &(BUS_NAME,),
-        )
-        .await
-        .ok()?;
-    reply.body().deserialize::<String>().ok()
-}
-
-fn call_error(method: &str, e: zbus::Error) -> NotifyError {
-    match &e {
-        zbus::Error::FDO(fdo)
-            if matches!(
-                **fdo,
-                zbus::fdo::Error::ServiceUnknown(_) | zbus::fdo::Error::NameHasNoOwner(_)
-            ) =>
-        {
-            NotifyError::NoServer(format!(
-                "nothing owns {BUS_NAME} and no service can be started for it: {e}"
-            ))
-        }
-        zbus::Error::InputOutput(_) => NotifyError::NoServer(format!(
-            "the session bus connection failed during {method}: {e}"
-        )),
-        _ => NotifyError::Server(format!("{method} failed: {e}")),
     }
 }
 

@@ -70,8 +70,8 @@ pub struct Notification {
 /// The notification server's id for a shown notification.
 pub type ShownId = u32;
 
-/// Shows notifications. Implementations block (D-Bus round trips); call them from a
-/// blocking task.
+/// Shows notifications. Implementations block (D-Bus round trips, each bounded by a short
+/// timeout); call them from a blocking task.
 pub trait Notifier: Send + Sync + std::fmt::Debug {
     /// Whether the server shows action buttons.
     fn supports_actions(&self) -> bool;
@@ -99,8 +99,11 @@ pub enum Fate {
     Paused,
     /// Notifications are off (`--no-notify`, or no notification server).
     Disabled,
-    /// The notification server refused or failed.
+    /// The notification server refused or failed, or was unreachable.
     Failed,
+    /// Not shown: the notification stage was behind (a slow or hung notification server)
+    /// when the message was stored, and ingestion does not wait for it.
+    Overflow,
 }
 
 impl Fate {
@@ -113,6 +116,59 @@ impl Fate {
             Fate::Paused => "paused",
             Fate::Disabled => "disabled",
             Fate::Failed => "failed",
+            Fate::Overflow => "overflow",
         }
+    }
+
+    /// Every fate, in the order they are described.
+    pub const ALL: [Fate; 8] = [
+        Fate::Shown,
+        Fate::Coalesced,
+        Fate::RateLimited,
+        Fate::Quiet,
+        Fate::Paused,
+        Fate::Disabled,
+        Fate::Failed,
+        Fate::Overflow,
+    ];
+
+    /// The fate stored as `name` ([`Fate::as_str`]).
+    pub fn from_name(name: &str) -> Option<Fate> {
+        Fate::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// What it means, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Fate::Shown => "shown",
+            Fate::Coalesced => "shown in a digest",
+            Fate::RateLimited => "held by the rate limit, counted in a digest",
+            Fate::Quiet => "arrived during quiet hours",
+            Fate::Paused => "arrived while notifications were paused",
+            Fate::Disabled => "notifications were off",
+            Fate::Failed => "not shown: the notification server failed or was unreachable",
+            Fate::Overflow => "not shown: the notification stage was behind",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fate;
+
+    #[test]
+    fn every_fate_is_stored_under_a_name_of_its_own() {
+        let names: std::collections::HashSet<&str> = Fate::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(names.len(), Fate::ALL.len());
+        for f in Fate::ALL {
+            assert_eq!(Fate::from_name(f.as_str()), Some(f));
+            // Serde and the stored name agree: the JSON of a fate is its name.
+            assert_eq!(
+                serde_json::to_value(f).expect("serialize"),
+                serde_json::Value::from(f.as_str())
+            );
+        }
+        assert_eq!(Fate::from_name("overflow"), Some(Fate::Overflow));
+        assert_eq!(Fate::from_name("nope"), None);
     }
 }

@@ -41,6 +41,12 @@ mod writer;
 
 pub use config_watch::{watch_config, ConfigChange, FileChanges};
 
+/// Committed batches the notification stage may be behind by. Writers never wait for it:
+/// a batch that does not fit is recorded as not notified (overflow). Enough to ride out a
+/// burst while notifications are shown one by one; a server that hangs still fills it, after
+/// which ingestion goes on without notifications.
+const NOTIFY_BACKLOG: usize = 256;
+
 /// Tuning for a pipeline run.
 #[derive(Debug, Clone)]
 pub struct PipelineOptions {
@@ -304,7 +310,7 @@ impl Pipeline {
         let names: Vec<String> = cfg.connections.iter().map(|c| c.name.clone()).collect();
         let settings = cfg.herald.notifications.clone();
         let reloader = Reloader::new(cfg);
-        let (candidates_tx, candidates) = mpsc::channel(256);
+        let (candidates_tx, candidates) = mpsc::channel(NOTIFY_BACKLOG);
         // Every connection hears the machine sleep and wake.
         let sleep = crate::catchup::sleep::watch(cancel.clone());
         // Once every session ended by itself (`--until-idle`), the catch-up workers finish

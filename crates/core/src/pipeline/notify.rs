@@ -1,11 +1,15 @@
 //! The notification stage: messages a rule marked `notify`, once committed, go through the
 //! attention policy; what it lets through is shown by the notifier (from a blocking task, as
-//! D-Bus calls block); every message's fate is written back to the history. Actions invoked
-//! on a notification come back here: open the link, mute a package (a rule written to the
-//! config and applied at once), snooze the rule for an hour.
+//! D-Bus calls block, each for at most the notifier's call timeout); every message's fate is
+//! written back to the history. The writers hand batches over without waiting (see
+//! [`Offer`]): when this stage is behind, a batch's messages are recorded as
+//! [`Fate::Overflow`] by the writer instead, so a slow or hung notification server never
+//! slows ingestion. Actions invoked on a notification come back here: open the link, mute a
+//! package (a rule written to the config and applied at once), snooze the rule for an hour.
 
 use super::{error_chain, PipelineEvent, Reloader};
 use crate::config::Config;
+use crate::error::NotifyError;
 use crate::history::HistoryStore;
 use crate::notify::{Attention, Candidate, Fate, Notifier, NotifyAction, NotifySettings, Planned};
 use std::path::PathBuf;
@@ -19,7 +23,8 @@ const SNOOZE: Duration = Duration::from_secs(3600);
 /// Priority of "Mute <package>" rules: before every default and ordinary rule.
 const MUTE_PRIORITY: i32 = 5;
 
-/// Messages handed to the stage once committed.
+/// Messages handed to the stage once committed, over a bounded channel: the writer uses
+/// `try_send` and records an offer that does not fit as overflow.
 #[derive(Debug)]
 pub(super) enum Offer {
     /// Delivered by the broker: the attention policy decides.
@@ -160,6 +165,12 @@ impl Stage {
                     messages: p.covers.len(),
                 });
                 true
+            }
+            // The notifier said once that the server is lost; saying so again for every
+            // message while it is would bury everything else.
+            Ok(Err(e @ NotifyError::Unreachable { .. })) => {
+                tracing::debug!(error = %e, "notification not shown");
+                false
             }
             Ok(Err(e)) => {
                 tracing::warn!(error = %error_chain(&e), "notification not shown");

@@ -312,6 +312,7 @@ impl Runner {
             cancel: self.cancel.clone(),
             ledger: self.ledger.clone(),
             stalled: stalled.clone(),
+            behind: Default::default(),
         }
         .spawn();
         let ctx = active.cfg.render_context();

@@ -1,5 +1,6 @@
 //! The write side of a session: batches go to the history in order, one transaction each, and
-//! are acked only once committed.
+//! are acked only once committed. Messages marked notify are then offered to the notification
+//! stage without waiting for it: when it is behind, their fate is recorded as overflow.
 //!
 //! Failures are told apart ([`HistoryError::is_row_refusal`]). When the database refuses a
 //! batch because of what a row holds, the batch is written row by row and only the refused
@@ -13,7 +14,7 @@ use super::{error_chain, PipelineEvent};
 use crate::error::{BusError, HistoryError};
 use crate::filter::Action;
 use crate::history::{Entry, HistoryStore, InsertReport, Quarantined};
-use crate::notify::Candidate;
+use crate::notify::{Candidate, Fate};
 use lapin::options::BasicAckOptions;
 use std::collections::HashSet;
 use tokio::sync::{broadcast, mpsc};
@@ -37,6 +38,8 @@ pub(super) struct Writer {
     pub ledger: crate::catchup::Ledger,
     /// Set while a batch waits for the store: the session then does not claim to be caught up.
     pub stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Set while the notification stage is behind, so that is told once, not per batch.
+    pub behind: std::sync::atomic::AtomicBool,
 }
 
 impl Writer {
@@ -150,8 +153,7 @@ impl Writer {
             })
             .collect();
         if !notify.is_empty() {
-            // The stage only ends after the writers, so this fails only if it panicked.
-            let _ = self.notify.send(super::notify::Offer::Live(notify)).await;
+            self.offer(notify).await;
         }
         if self.events.receiver_count() > 0 {
             for e in &batch.entries {
@@ -177,6 +179,40 @@ impl Writer {
             let _ = self.events.send(PipelineEvent::Committed(written));
         }
         Ok(written)
+    }
+
+    /// Hands committed candidates to the notification stage without waiting: when it is
+    /// behind (a slow or hung notification server), their fate is recorded as overflow and
+    /// ingestion goes on. A stage that is gone (it panicked) loses them the same way.
+    async fn offer(&self, notify: Vec<Candidate>) {
+        use std::sync::atomic::Ordering;
+        let offer = super::notify::Offer::Live(notify);
+        let batch = match self.notify.try_send(offer) {
+            Ok(()) => {
+                if self.behind.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the notification stage caught up");
+                }
+                return;
+            }
+            Err(mpsc::error::TrySendError::Full(o) | mpsc::error::TrySendError::Closed(o)) => o,
+        };
+        let super::notify::Offer::Live(candidates) = batch else {
+            return;
+        };
+        let fates: Vec<(String, Fate)> = candidates
+            .into_iter()
+            .map(|c| (c.id, Fate::Overflow))
+            .collect();
+        if !self.behind.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "the notification stage is behind (a slow notification server?); messages \
+                 are stored without notifying until it catches up"
+            );
+        }
+        tracing::debug!(messages = fates.len(), "not notified: stage behind");
+        if let Err(e) = self.store.set_fates(&fates).await {
+            tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
+        }
     }
 
     /// Records the newest committed message as the last one heard live. After the ack, and
