@@ -10,7 +10,7 @@ use crate::bus::topology;
 use crate::catchup::{Archive, Filler, Job, Ledger};
 use crate::config::Config;
 use crate::history::HistoryStore;
-use crate::notify::Candidate;
+use crate::notify::{Candidate, Fate};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -193,10 +193,29 @@ impl Worker {
         });
     }
 
+    /// Hands the digest to the notification stage without waiting, as the live writer does:
+    /// a stage that is behind (a hung notification server) must not hold the catch-up back.
+    /// The messages it could not take are recorded as overflow.
     async fn offer(&self, held: Held) {
-        if !held.listed.is_empty() {
-            let offer = super::notify::Offer::Away(held.listed, held.unlisted);
-            let _ = self.notify.send(offer).await;
+        if held.listed.is_empty() {
+            return;
+        }
+        let offer = super::notify::Offer::Away(held.listed, held.unlisted);
+        let refused = match self.notify.try_send(offer) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(o) | mpsc::error::TrySendError::Closed(o)) => o,
+        };
+        let super::notify::Offer::Away(listed, _) = refused else {
+            return;
+        };
+        tracing::warn!(
+            messages = listed.len(),
+            "the notification stage is behind: the while-away digest is not shown"
+        );
+        let fates: Vec<(String, Fate)> =
+            listed.into_iter().map(|c| (c.id, Fate::Overflow)).collect();
+        if let Err(e) = self.store.set_fates(&fates).await {
+            tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
         }
     }
 }
