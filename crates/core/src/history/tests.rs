@@ -581,6 +581,7 @@ fn typescript_declarations_match_the_ipc_contract() {
     assert_eq!(
         shape(MessageDetail::decl(&cfg)),
         "type MessageDetail = { hit: Hit, details: string, problems: Array<string>, \
-         properties_json: string, headers_json: string, body: string, body_is_json: boolean, };"
+         properties_json: string, headers_json: string, body: string, body_is_json: boolean, \
+         link_host: string | null, link_trusted: boolean, };"
     );
 }
