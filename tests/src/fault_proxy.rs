@@ -211,49 +211,13 @@ pub struct TcpBlackhole {
 
 impl TcpBlackhole {
     pub fn start(upstream: SocketAddr) -> TcpBlackhole {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        let port = listener.local_addr().expect("proxy address").port();
         let epoch = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (e, st) = (epoch.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if st.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Ok(up) = TcpStream::connect(upstream) else {
-                    continue;
-                };
-                let born = e.load(Ordering::SeqCst);
-                for (from, to) in [
-                    (client.try_clone(), up.try_clone()),
-                    (up.try_clone(), client.try_clone()),
-                ] {
-                    let (Ok(mut from), Ok(mut to)) = (from, to) else {
-                        continue;
-                    };
-                    let e = e.clone();
-                    std::thread::spawn(move || {
-                        let mut buf = [0u8; 16 * 1024];
-                        loop {
-                            let n = match from.read(&mut buf) {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => n,
-                            };
-                            // Swallowed, not refused: the other side hears nothing at all.
-                            if e.load(Ordering::SeqCst) != born {
-                                continue;
-                            }
-                            if to.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                        if e.load(Ordering::SeqCst) == born {
-                            let _ = to.shutdown(Shutdown::Write);
-                        }
-                    });
-                }
-            }
+        let e = epoch.clone();
+        let port = proxy(upstream, stop.clone(), move || {
+            let (e, born) = (e.clone(), e.load(Ordering::SeqCst));
+            // Swallowed, not refused: the other side hears nothing at all, not even a close.
+            move |_: &[u8], _: bool| e.load(Ordering::SeqCst) == born
         });
         TcpBlackhole { port, epoch, stop }
     }
@@ -288,48 +252,20 @@ pub struct TcpRecorder {
 
 impl TcpRecorder {
     pub fn start(upstream: SocketAddr) -> TcpRecorder {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the recorder");
-        let port = listener.local_addr().expect("recorder address").port();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (rec, count, st) = (sent.clone(), connections.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if st.load(Ordering::SeqCst) {
-                    return;
+        let (rec, count) = (sent.clone(), connections.clone());
+        let port = proxy(upstream, stop.clone(), move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let rec = rec.clone();
+            move |bytes: &[u8], from_client: bool| {
+                if from_client {
+                    rec.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend_from_slice(bytes);
                 }
-                count.fetch_add(1, Ordering::SeqCst);
-                let Ok(up) = TcpStream::connect(upstream) else {
-                    continue;
-                };
-                for (from, to, record) in [
-                    (client.try_clone(), up.try_clone(), true),
-                    (up.try_clone(), client.try_clone(), false),
-                ] {
-                    let (Ok(mut from), Ok(mut to)) = (from, to) else {
-                        continue;
-                    };
-                    let rec = rec.clone();
-                    std::thread::spawn(move || {
-                        let mut buf = [0u8; 16 * 1024];
-                        loop {
-                            let n = match from.read(&mut buf) {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => n,
-                            };
-                            if record {
-                                rec.lock()
-                                    .unwrap_or_else(|e| e.into_inner())
-                                    .extend_from_slice(&buf[..n]);
-                            }
-                            if to.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                        let _ = to.shutdown(Shutdown::Write);
-                    });
-                }
+                true
             }
         });
         TcpRecorder {
@@ -365,4 +301,56 @@ impl Drop for TcpRecorder {
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
+}
+
+/// A TCP proxy on a port of its own to `upstream`, until `stop`; returns the port. For each
+/// connection `each_connection` makes the filter its two directions share: it sees every
+/// chunk (and whether the client sent it) and says whether the chunk, and in the end the
+/// close, are passed on.
+fn proxy<F>(
+    upstream: SocketAddr,
+    stop: Arc<AtomicBool>,
+    each_connection: impl Fn() -> F + Send + 'static,
+) -> u16
+where
+    F: Fn(&[u8], bool) -> bool + Clone + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let port = listener.local_addr().expect("proxy address").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let Ok(up) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            let pass = each_connection();
+            for (from, to, from_client) in [
+                (client.try_clone(), up.try_clone(), true),
+                (up.try_clone(), client.try_clone(), false),
+            ] {
+                let (Ok(mut from), Ok(mut to)) = (from, to) else {
+                    continue;
+                };
+                let pass = pass.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    loop {
+                        let n = match from.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if pass(&buf[..n], from_client) && to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    if pass(&[], from_client) {
+                        let _ = to.shutdown(Shutdown::Write);
+                    }
+                });
+            }
+        }
+    });
+    port
 }

@@ -121,13 +121,9 @@ async fn probe_reports_an_unknown_vhost() {
     );
 }
 
-#[tokio::test]
-async fn probe_reports_a_closed_port() {
-    // A port that was free a moment ago: nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+/// Probes a guest login on 127.0.0.1:`port` and checks the answer says only that no broker
+/// could be reached there.
+async fn assert_answers_only_unreachable(port: u16) {
     let url = format!("amqp://guest:guest@127.0.0.1:{port}/%2F");
     let r = bus::probe(&connection(&url), &Credentials::default(), PROBE_TIMEOUT).await;
     assert!(!r.ok);
@@ -138,6 +134,16 @@ async fn probe_reports_a_closed_port() {
              answers there"
         )
     );
+}
+
+#[tokio::test]
+async fn probe_reports_a_closed_port() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    assert_answers_only_unreachable(port).await;
 }
 
 #[tokio::test]
@@ -198,16 +204,7 @@ async fn probe_tells_nothing_of_what_else_answers() {
             let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nServer: secret-internal/1.0\r\n\r\n");
         }
     });
-    let url = format!("amqp://guest:guest@127.0.0.1:{port}/%2F");
-    let r = bus::probe(&connection(&url), &Credentials::default(), PROBE_TIMEOUT).await;
-    assert!(!r.ok);
-    assert_eq!(
-        r.message,
-        format!(
-            "Cannot connect to 127.0.0.1:{port}: refused or unreachable, or no AMQP broker \
-             answers there"
-        )
-    );
+    assert_answers_only_unreachable(port).await;
 }
 
 /// A password named for another machine over plain `amqp://` is never sent: refused before

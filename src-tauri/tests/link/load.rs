@@ -8,11 +8,10 @@ use std::io::Read as _;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use herald_desktop::link::{Opened, ToWindows, MAX_PEERS};
-use herald_desktop::window::Window;
+use herald_desktop::link::{ToWindows, MAX_PEERS};
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 
-use super::{next, ours, sock, status, window, Tray, WAIT};
+use super::{greeted_then_asked_to_open, next, ours, sock, status, window, Tray, WAIT};
 
 /// Whether this test runs in a process of its own, as it must when it changes a limit of the
 /// whole process or measures the process. Under nextest every test does; elsewhere (`cargo
@@ -186,22 +185,7 @@ async fn a_thousand_peers_are_held_to_the_limit_and_the_tray_serves_on() {
     // A window process of this tray connects, is greeted, and opens windows.
     ours(&tray);
     let (_client, mut told) = window(&path);
-    assert_eq!(
-        next(&mut told).await,
-        ToWindows::Status { status: status(7) }
-    );
-    let opened = tray
-        .server
-        .open(Window::Settings, None, |_, _| panic!("one is connected"))
-        .expect("open");
-    assert_eq!(opened, Opened::Sent);
-    assert_eq!(
-        next(&mut told).await,
-        ToWindows::Open {
-            window: Window::Settings,
-            show: None
-        }
-    );
+    greeted_then_asked_to_open(&tray, &mut told).await;
 }
 
 /// Log lines written while a test runs.

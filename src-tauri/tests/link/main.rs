@@ -142,6 +142,24 @@ fn sock(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("herald").join("desktop.sock")
 }
 
+/// A window process just connected is greeted with the status (7 unread), and the next
+/// window asked for goes to it.
+async fn greeted_then_asked_to_open(tray: &Tray, told: &mut mpsc::UnboundedReceiver<ToWindows>) {
+    assert_eq!(next(told).await, ToWindows::Status { status: status(7) });
+    let opened = tray
+        .server
+        .open(Window::Settings, None, |_, _| panic!("one is connected"))
+        .expect("open");
+    assert_eq!(opened, Opened::Sent);
+    assert_eq!(
+        next(told).await,
+        ToWindows::Open {
+            window: Window::Settings,
+            show: None
+        }
+    );
+}
+
 /// Has the tray take this test's process for the window process it started, so that what
 /// the test connects is heard and asked to open windows.
 fn ours(tray: &Tray) {

@@ -16,7 +16,7 @@ use herald_desktop::window::Window;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
-use super::{next, sock, status, window, Tray, WAIT};
+use super::{greeted_then_asked_to_open, next, sock, status, window, Tray, WAIT};
 
 /// The user and group `nobody`: another user than the one the tests run as.
 const NOBODY: u32 = 65534;
@@ -368,22 +368,7 @@ async fn under_automation_every_window_process_of_the_user_is_heard() {
     let tray = Tray::serve_on(Server::bind(&path).expect("bind"), Trust::SameUser);
     // Started by a WebDriver, not by the tray.
     let (client, mut told) = window(&path);
-    assert_eq!(
-        next(&mut told).await,
-        ToWindows::Status { status: status(7) }
-    );
-    let opened = tray
-        .server
-        .open(Window::Settings, None, |_, _| panic!("one is connected"))
-        .expect("open");
-    assert_eq!(opened, Opened::Sent);
-    assert_eq!(
-        next(&mut told).await,
-        ToWindows::Open {
-            window: Window::Settings,
-            show: None
-        }
-    );
+    greeted_then_asked_to_open(&tray, &mut told).await;
     assert!(client.send(ToTray::AllSeen));
     assert_eq!(tray.wait_heard(1).await, vec![ToTray::AllSeen]);
     assert_eq!(client.reload().await, Ok(true), "applied by the tray");
