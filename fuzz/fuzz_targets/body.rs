@@ -108,6 +108,7 @@ fuzz_target!(|data: &[u8]| {
         RenderContext {
             koji_web_base: Some("https://koji.fedoraproject.org/koji".to_owned()),
             pulp_base: Some("https://pulp.example.com".to_owned()),
+            ..RenderContext::default()
         }
     };
     let _ = Entry::new(Message::decode(env), &ctx);
