@@ -133,6 +133,31 @@ impl Fixture {
     }
 }
 
+/// The fixture folders of the core's own tests: the shared corpus (`HERALD_FIXTURES`, else
+/// the nearest `shared/fixtures/messages` above this crate, which must hold `bad/`) and the
+/// project's own `tests/fixtures/messages`.
+#[cfg(test)]
+pub(crate) fn corpus_dirs() -> Vec<PathBuf> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = std::env::var_os("HERALD_FIXTURES")
+        .map(PathBuf::from)
+        .or_else(|| {
+            manifest
+                .ancestors()
+                .map(|a| a.join("shared/fixtures/messages"))
+                .find(|p| p.is_dir())
+        })
+        .expect("the shared fixture corpus (set HERALD_FIXTURES)");
+    assert!(
+        shared.join("bad").is_dir(),
+        "no bad/ in {}",
+        shared.display()
+    );
+    let own = manifest.join("../../tests/fixtures/messages");
+    assert!(own.is_dir(), "no {}", own.display());
+    vec![shared, own]
+}
+
 /// Every `*.json` fixture under `dir` (recursively), sorted by path.
 pub fn fixture_paths(dir: &Path) -> Result<Vec<PathBuf>, RecordError> {
     let mut out = Vec::new();

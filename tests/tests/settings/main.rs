@@ -217,6 +217,19 @@ fn encrypted_client_keys_open_with_the_keyring_passphrase() {
     }
 }
 
+/// "Test connection" of the connection as the config saves it, with the keyring's secrets.
+fn probe_saved(
+    rt: &tokio::runtime::Runtime,
+    conn: &herald_core::config::Connection,
+    store: &SecretStore,
+) -> herald_core::settings::TestResult {
+    rt.block_on(bus::probe(
+        conn,
+        &Credentials::keyring(store),
+        PROBE_TIMEOUT,
+    ))
+}
+
 /// The keyring step of [`passwords_come_from_the_keyring_and_never_show`], in a child
 /// process on the private bus and HOME. Does nothing unless [`PHASE`] is set.
 #[test]
@@ -245,11 +258,7 @@ fn settings_keyring_phase() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
 
     // No password stored: the broker refuses, and the answer says what to do.
-    let r = rt.block_on(bus::probe(
-        &conn,
-        &Credentials::keyring(&store),
-        PROBE_TIMEOUT,
-    ));
+    let r = probe_saved(&rt, &conn, &store);
     assert!(!r.ok);
     assert!(
         r.message.starts_with("Authentication failed")
@@ -265,11 +274,7 @@ fn settings_keyring_phase() {
     store
         .set(PRIMARY, SecretKind::Password, &saved_for, &wrong)
         .expect("store the wrong password");
-    let r = rt.block_on(bus::probe(
-        &conn,
-        &Credentials::keyring(&store),
-        PROBE_TIMEOUT,
-    ));
+    let r = probe_saved(&rt, &conn, &store);
     assert!(!r.ok);
     assert!(
         r.message.starts_with(&format!(
@@ -299,11 +304,7 @@ fn settings_keyring_phase() {
         .expect("bus::connect logs in with the keyring password");
     rt.block_on(c.close(200, "test done".into()))
         .expect("close");
-    let r = rt.block_on(bus::probe(
-        &conn,
-        &Credentials::keyring(&store),
-        PROBE_TIMEOUT,
-    ));
+    let r = probe_saved(&rt, &conn, &store);
     assert!(r.ok, "{}", r.message);
     assert!(
         r.message
@@ -396,11 +397,7 @@ fn tls_key_phase() {
     let saved_for = Binding::of_url(&conn.amqp_url).expect("binding");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
 
-    let r = rt.block_on(bus::probe(
-        &conn,
-        &Credentials::keyring(&store),
-        PROBE_TIMEOUT,
-    ));
+    let r = probe_saved(&rt, &conn, &store);
     assert!(!r.ok);
     assert!(
         r.message
@@ -426,11 +423,7 @@ fn tls_key_phase() {
     store
         .set(PRIMARY, SecretKind::KeyPassphrase, &saved_for, &right)
         .expect("store the passphrase");
-    let r = rt.block_on(bus::probe(
-        &conn,
-        &Credentials::keyring(&store),
-        PROBE_TIMEOUT,
-    ));
+    let r = probe_saved(&rt, &conn, &store);
     assert!(r.ok, "{}", r.message);
     assert!(
         r.message.starts_with(&format!(

@@ -228,26 +228,8 @@ fn header_int(msg: &Message, key: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use crate::record::Entry;
-    use crate::recorded::{fixture_paths, Fixture};
+    use crate::recorded::{corpus_dirs, fixture_paths, Fixture};
     use crate::sources::RenderContext;
-    use std::path::{Path, PathBuf};
-
-    /// The shared corpus (`HERALD_FIXTURES`, else the nearest `shared/fixtures/messages`
-    /// above this crate) and the project's own fixtures.
-    fn corpus_dirs() -> Vec<PathBuf> {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let shared = std::env::var_os("HERALD_FIXTURES")
-            .map(PathBuf::from)
-            .or_else(|| {
-                manifest
-                    .ancestors()
-                    .map(|a| a.join("shared/fixtures/messages"))
-                    .find(|p| p.is_dir())
-            })
-            .expect("the shared fixture corpus (set HERALD_FIXTURES)");
-        let own = manifest.join("../../tests/fixtures/messages");
-        [shared, own].into_iter().filter(|d| d.is_dir()).collect()
-    }
 
     /// Every fixture that decodes into a stored message, with its file name.
     fn stored_fixtures() -> Vec<(String, Fixture, Stored)> {

@@ -8,9 +8,8 @@ use super::*;
 use crate::notify::attention::body::looks_own;
 use crate::notify::text::{escape_markup, plain_text};
 use crate::record::Entry;
-use crate::recorded::{fixture_paths, Fixture};
+use crate::recorded::{corpus_dirs, fixture_paths, Fixture};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 
 /// Text planted into a fixture: foreign schemes, schemeless links, a fake line of Herald's
 /// after every kind of line break, and each neutralised character.
@@ -18,27 +17,6 @@ const HOSTILE: &str = " smb://evil.com/share file:///etc/passwd www.evil.example
      HTTPS://koji.fedoraproject.org.evil.example/x\nLink: https://evil.com/a\r\nOpen: evil.com\
      \u{2028}Not opened: x\u{2029}open: y\u{85}link: z \u{202E}\u{2066}\u{200E}\u{200F}\
      \u{061C}\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}\u{AD}\u{1B}[2J\u{7}\u{0}";
-
-fn corpus_dirs() -> Vec<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shared = std::env::var_os("HERALD_FIXTURES")
-        .map(PathBuf::from)
-        .or_else(|| {
-            manifest
-                .ancestors()
-                .map(|a| a.join("shared/fixtures/messages"))
-                .find(|p| p.is_dir())
-        })
-        .expect("the shared fixture corpus (set HERALD_FIXTURES)");
-    assert!(
-        shared.join("bad").is_dir(),
-        "no bad/ in {}",
-        shared.display()
-    );
-    let own = manifest.join("../../tests/fixtures/messages");
-    assert!(own.is_dir(), "no {}", own.display());
-    vec![shared, own]
-}
 
 fn plant(v: &mut Value) {
     match v {
