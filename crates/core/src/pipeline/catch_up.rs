@@ -10,7 +10,7 @@ use crate::bus::topology;
 use crate::catchup::{Archive, Filler, Job, Ledger};
 use crate::config::Config;
 use crate::history::HistoryStore;
-use crate::notify::{Candidate, Fate};
+use crate::notify::Candidate;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -200,22 +200,13 @@ impl Worker {
         if held.listed.is_empty() {
             return;
         }
+        let count = held.listed.len();
         let offer = super::notify::Offer::Away(held.listed, held.unlisted);
-        let refused = match self.notify.try_send(offer) {
-            Ok(()) => return,
-            Err(mpsc::error::TrySendError::Full(o) | mpsc::error::TrySendError::Closed(o)) => o,
-        };
-        let super::notify::Offer::Away(listed, _) = refused else {
-            return;
-        };
-        tracing::warn!(
-            messages = listed.len(),
-            "the notification stage is behind: the while-away digest is not shown"
-        );
-        let fates: Vec<(String, Fate)> =
-            listed.into_iter().map(|c| (c.id, Fate::Overflow)).collect();
-        if let Err(e) = self.store.set_fates(&fates).await {
-            tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
+        if !super::notify::hand_over(&self.notify, offer, &self.store).await {
+            tracing::warn!(
+                messages = count,
+                "the notification stage is behind: the while-away digest is not shown"
+            );
         }
     }
 }

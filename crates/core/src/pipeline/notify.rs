@@ -34,6 +34,39 @@ pub(super) enum Offer {
     Away(Vec<Candidate>, std::collections::BTreeMap<String, usize>),
 }
 
+impl Offer {
+    /// The candidates it lists.
+    fn into_candidates(self) -> Vec<Candidate> {
+        match self {
+            Offer::Live(c) | Offer::Away(c, _) => c,
+        }
+    }
+}
+
+/// Hands `offer` to the stage without waiting: a stage that is behind (a slow or hung
+/// notification server) must not hold up what feeds it. What it has no room for (or a stage
+/// that is gone) is recorded in `store` as [`Fate::Overflow`]. True when it was taken.
+pub(super) async fn hand_over(
+    stage: &mpsc::Sender<Offer>,
+    offer: Offer,
+    store: &HistoryStore,
+) -> bool {
+    let refused = match stage.try_send(offer) {
+        Ok(()) => return true,
+        Err(mpsc::error::TrySendError::Full(o) | mpsc::error::TrySendError::Closed(o)) => o,
+    };
+    let fates: Vec<(String, Fate)> = refused
+        .into_candidates()
+        .into_iter()
+        .map(|c| (c.id, Fate::Overflow))
+        .collect();
+    tracing::debug!(messages = fates.len(), "not notified: stage behind");
+    if let Err(e) = store.set_fates(&fates).await {
+        tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
+    }
+    false
+}
+
 /// Commands from the front ends.
 #[derive(Debug)]
 pub(super) enum Control {

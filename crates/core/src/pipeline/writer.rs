@@ -14,7 +14,7 @@ use super::{error_chain, PipelineEvent};
 use crate::error::{BusError, HistoryError};
 use crate::filter::Action;
 use crate::history::{Entry, HistoryStore, InsertReport, Quarantined};
-use crate::notify::{Candidate, Fate};
+use crate::notify::Candidate;
 use lapin::options::BasicAckOptions;
 use std::collections::HashSet;
 use tokio::sync::{broadcast, mpsc};
@@ -187,31 +187,15 @@ impl Writer {
     async fn offer(&self, notify: Vec<Candidate>) {
         use std::sync::atomic::Ordering;
         let offer = super::notify::Offer::Live(notify);
-        let batch = match self.notify.try_send(offer) {
-            Ok(()) => {
-                if self.behind.swap(false, Ordering::Relaxed) {
-                    tracing::info!("the notification stage caught up");
-                }
-                return;
-            }
-            Err(mpsc::error::TrySendError::Full(o) | mpsc::error::TrySendError::Closed(o)) => o,
-        };
-        let super::notify::Offer::Live(candidates) = batch else {
-            return;
-        };
-        let fates: Vec<(String, Fate)> = candidates
-            .into_iter()
-            .map(|c| (c.id, Fate::Overflow))
-            .collect();
-        if !self.behind.swap(true, Ordering::Relaxed) {
+        let taken = super::notify::hand_over(&self.notify, offer, &self.store).await;
+        let was_behind = self.behind.swap(!taken, Ordering::Relaxed);
+        if taken && was_behind {
+            tracing::info!("the notification stage caught up");
+        } else if !taken && !was_behind {
             tracing::warn!(
                 "the notification stage is behind (a slow notification server?); messages \
                  are stored without notifying until it catches up"
             );
-        }
-        tracing::debug!(messages = fates.len(), "not notified: stage behind");
-        if let Err(e) = self.store.set_fates(&fates).await {
-            tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
         }
     }
 
