@@ -16,11 +16,13 @@ use std::path::{Path, PathBuf};
 mod catch_up;
 mod connection;
 pub mod edit;
+mod packages;
 mod write;
 
 pub use crate::secrets::redact_url;
 pub use catch_up::{archive_base_url, span, CatchUpTuning, FEDORA_DATAGREPPER};
 pub use connection::{Connection, GENERATED_QUEUE};
+pub use packages::PackageSettings;
 
 /// The Fedora public broker. The password is empty: the client certificate identifies users.
 pub const FEDORA_PUBLIC_URL: &str = "amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub";
@@ -160,6 +162,9 @@ pub struct HeraldSettings {
     pub catch_up_max: String,
     #[serde(default, skip_serializing_if = "CatchUpTuning::is_default")]
     pub catch_up_tuning: CatchUpTuning,
+    /// The package chain: when packages count as behind, and its notifications.
+    #[serde(default, skip_serializing_if = "PackageSettings::is_default")]
+    pub packages: PackageSettings,
     /// More brokers, each with the same keys as the top level of a fedora-messaging file.
     #[serde(default, skip_serializing)]
     connections: BTreeMap<String, RawConnection>,
@@ -194,6 +199,7 @@ impl Default for HeraldSettings {
             catch_up: true,
             catch_up_max: catch_up::default_catch_up_max(),
             catch_up_tuning: CatchUpTuning::default(),
+            packages: PackageSettings::default(),
             connections: BTreeMap::new(),
         }
     }
@@ -381,6 +387,7 @@ impl Config {
                 .map_err(|reason| invalid("herald.notifications.quiet_hours", reason))?;
         }
         catch_up::validate(&self.herald)?;
+        self.herald.packages.validate()?;
         for (key, root) in self.herald.hosts.entries() {
             check_root(root).map_err(|reason| invalid(&format!("herald.hosts.{key}"), reason))?;
         }

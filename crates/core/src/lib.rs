@@ -11,6 +11,7 @@ pub mod filter;
 pub mod history;
 pub mod message;
 pub mod notify;
+pub mod packages;
 pub mod pipeline;
 pub mod record;
 pub mod recorded;

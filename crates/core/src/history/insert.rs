@@ -135,6 +135,9 @@ async fn write_batch(
             insert_messages(conn, chunk, ids).await?;
             report.stored += chunk.len();
         }
+        let rows: Vec<(&Stored, i64)> =
+            stored.iter().copied().zip(rowids.iter().copied()).collect();
+        crate::packages::record(conn, &rows).await?;
         for chunk in quarantined.chunks(QUARANTINE_CHUNK) {
             report.quarantined += insert_quarantined(conn, chunk).await?;
         }

@@ -17,6 +17,7 @@ mod facets;
 mod get;
 mod health;
 mod insert;
+mod packages;
 mod page;
 mod read;
 mod scan;
@@ -181,7 +182,12 @@ impl HistoryStore {
             path: path.to_owned(),
             ctx: std::sync::Arc::new(ctx.clone()),
         };
-        store.rerender_stale(ctx).await?;
+        if store.rerender_stale(ctx).await? {
+            // The model reads the renderings (which packages a message names).
+            store.rebuild_packages(true).await?;
+        } else {
+            store.rebuild_packages(false).await?;
+        }
         Ok(store)
     }
 
@@ -278,11 +284,13 @@ impl HistoryStore {
         }
     }
 
-    /// Re-renders rows whose stored rendering is older than the current renderer.
+    /// Re-renders rows whose stored rendering is older than the current renderer; returns
+    /// whether there were any.
     async fn rerender_stale(
         &self,
         ctx: &crate::sources::RenderContext,
-    ) -> Result<(), HistoryError> {
+    ) -> Result<bool, HistoryError> {
+        let mut any = false;
         loop {
             let rows = sqlx::query(
                 "SELECT rowid, id, exchange, topic, received_at, properties, headers, has_headers, body \
@@ -293,8 +301,9 @@ impl HistoryStore {
             .await
             .map_err(HistoryError::query("find stale renderings"))?;
             if rows.is_empty() {
-                return Ok(());
+                return Ok(any);
             }
+            any = true;
             let mut tx = self
                 .pool
                 .begin()
