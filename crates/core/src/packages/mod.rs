@@ -16,6 +16,8 @@ mod model;
 mod query;
 mod store;
 #[cfg(test)]
+mod store_tests;
+#[cfg(test)]
 mod tests;
 
 pub use extract::{extract, Change, Decision, Event, Extracted, Update};

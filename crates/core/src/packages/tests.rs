@@ -340,3 +340,157 @@ fn made_up_branches_are_bounded() {
     }
     assert_eq!(s.branches.len(), 32);
 }
+
+mod properties {
+    //! Whatever a chain topic's body holds, extraction returns bounded, one-line fields and
+    //! applying them never panics.
+
+    use super::super::extract::extract;
+    use super::super::model::PackageState;
+    use crate::message::{headers_from_json, Envelope, Message, Properties};
+    use crate::record::Stored;
+    use crate::sources::RenderContext;
+    use proptest::prelude::*;
+    use serde_json::{json, Map, Value};
+    use time::OffsetDateTime;
+
+    const TOPICS: &[&str] = &[
+        "org.release-monitoring.prod.anitya.project.version.update.v2",
+        "org.fedoraproject.prod.hotness.update.bug.file",
+        "org.fedoraproject.prod.hotness.update.drop",
+        "org.fedoraproject.prod.bugzilla.bug.update",
+        "org.fedoraproject.prod.git.receive",
+        "org.fedoraproject.prod.buildsys.build.state.change",
+        "org.fedoraproject.prod.buildsys.tag",
+        "org.fedoraproject.prod.bodhi.update.request.testing",
+        "org.fedoraproject.prod.bodhi.update.complete.stable",
+        "org.fedoraproject.prod.bodhi.update.comment",
+        "org.centos.prod.ci.koji-build.test.complete",
+        "org.fedoraproject.prod.resultsdb.result.new",
+        "org.fedoraproject.prod.greenwave.decision.update",
+        "org.fedoraproject.prod.waiverdb.waiver.new",
+        "org.fedoraproject.prod.koschei.package.state.change",
+        "org.fedoraproject.prod.copr.build.end",
+    ];
+
+    const KEYS: &[&str] = &[
+        "name",
+        "version",
+        "release",
+        "new",
+        "owner",
+        "request",
+        "tag",
+        "update",
+        "alias",
+        "status",
+        "release",
+        "branch",
+        "dist_tag",
+        "builds",
+        "nvr",
+        "user",
+        "karma",
+        "comment",
+        "subject_identifier",
+        "subject",
+        "item",
+        "type",
+        "product_version",
+        "policies_satisfied",
+        "summary",
+        "artifact",
+        "component",
+        "test",
+        "result",
+        "data",
+        "outcome",
+        "testcase",
+        "collection",
+        "pkg",
+        "chroot",
+        "message",
+        "stable_versions",
+        "upstream_versions",
+        "project",
+        "packages",
+        "distro",
+        "package_name",
+        "trigger",
+        "msg",
+        "bug",
+        "bug_id",
+        "reason",
+        "commit",
+        "repo",
+        "rev",
+        "namespace",
+    ];
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z0-9.~^_-]{0,12}".prop_map(Value::String),
+            "python-rich-1[.]0-1[.]fc4[34]".prop_map(Value::String),
+            "\\PC{0,300}".prop_map(Value::String),
+            Just(json!("\u{202e}evil\nLine: x\u{7}")),
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(4, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS), inner), 0..8).prop_map(|kv| {
+                    let m: Map<String, Value> =
+                        kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                    Value::Object(m)
+                }),
+            ]
+        })
+    }
+
+    fn stored(topic: &str, body: &Value) -> Stored {
+        let headers = json!({"fedora_messaging_schema": "x.v1", "fedora_messaging_severity": 20,
+                             "fedora_messaging_rpm_python-rich": true});
+        let env = Envelope {
+            exchange: "amq.topic".into(),
+            routing_key: topic.into(),
+            properties: Properties::default(),
+            headers: headers.as_object().map(headers_from_json),
+            body: serde_json::to_vec(body).unwrap_or_default(),
+            received_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        Stored::new(Message::decode(env), &RenderContext::default())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn extraction_is_total_and_bounded(
+            topic in prop::sample::select(TOPICS),
+            body in body(),
+            rawhide in proptest::option::of(40u32..46),
+        ) {
+            let body = match body {
+                Value::Object(_) => body,
+                other => json!({"update": other}),
+            };
+            let s = stored(topic, &body);
+            let x = extract(&s, rawhide);
+            prop_assert!(x.events.len() <= 50);
+            let mut state = PackageState::default();
+            for e in &x.events {
+                for f in [&e.branch, &e.version, &e.nvr, &e.state].into_iter().flatten() {
+                    prop_assert!(f.len() <= 203, "{f:?}");
+                    prop_assert!(!f.chars().any(|c| c.is_control() || crate::clean::is_bidi_control(c)), "{f:?}");
+                }
+                state.apply(e, 1);
+            }
+            prop_assert!(state.branches.len() <= 32);
+            prop_assert!(serde_json::to_string(&state).is_ok());
+        }
+    }
+}
