@@ -26,7 +26,9 @@ pub use query::{
     notice_once, states, summaries, timeline, BranchView, BuildView, PackageSummary, Selection,
     TimelineEvent, UpdateView, UpstreamView, DEFAULT_SETTLE,
 };
-pub(crate) use store::{clear, concerns_packages, is_current, mark_current, record};
+pub(crate) use store::{
+    clear, concerns_packages, is_current, mark_current, rebuild_cursor, record, set_rebuild_cursor,
+};
 
 use serde::{Deserialize, Serialize};
 

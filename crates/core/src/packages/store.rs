@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const RAWHIDE_KEY: &str = "packages.rawhide";
 const VERSION_KEY: &str = "packages.model";
+/// Where an unfinished rebuild has got to (the last row id it applied).
+const CURSOR_KEY: &str = "packages.rebuild_after";
 /// Rows per multi-row statement: 8 values each stays far below SQLite's 32766 variables.
 const CHUNK: usize = 1000;
 
@@ -202,13 +204,42 @@ pub(crate) async fn clear(conn: &mut SqliteConnection) -> Result<(), HistoryErro
         "DELETE FROM package_events",
         "DELETE FROM packages",
         "DELETE FROM package_people",
-        "DELETE FROM state WHERE key = 'packages.rawhide'",
+        "DELETE FROM state WHERE key IN ('packages.rawhide', 'packages.model')",
     ] {
         sqlx::query(sql)
             .execute(&mut *conn)
             .await
             .map_err(HistoryError::query("clear the package model"))?;
     }
+    Ok(())
+}
+
+/// Where an unfinished rebuild has got to, if one is under way.
+pub(crate) async fn rebuild_cursor(
+    conn: &mut SqliteConnection,
+) -> Result<Option<i64>, HistoryError> {
+    let v: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = ?")
+        .bind(CURSOR_KEY)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(HistoryError::query("read the package model's rebuild"))?;
+    Ok(v.and_then(|v| v.parse().ok()))
+}
+
+/// Saves (or, with `None`, ends) a rebuild's position.
+pub(crate) async fn set_rebuild_cursor(
+    conn: &mut SqliteConnection,
+    after: Option<i64>,
+) -> Result<(), HistoryError> {
+    let q = match after {
+        Some(after) => sqlx::query("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)")
+            .bind(CURSOR_KEY)
+            .bind(after.to_string()),
+        None => sqlx::query("DELETE FROM state WHERE key = ?").bind(CURSOR_KEY),
+    };
+    q.execute(&mut *conn)
+        .await
+        .map_err(HistoryError::query("save the package model's rebuild"))?;
     Ok(())
 }
 

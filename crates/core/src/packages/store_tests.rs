@@ -257,3 +257,34 @@ async fn selection_by_name_watch_and_builder() {
     };
     assert!(names(named).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_rebuild_cut_short_finishes_at_the_next_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("h.db");
+    let s = HistoryStore::open(&path, &RenderContext::default())
+        .await
+        .expect("open");
+    s.insert_batch(&chain()).await.expect("insert");
+    let before = summary_json(&s).await;
+    // As a process that died right after starting a rebuild leaves it: model emptied,
+    // position saved at the start.
+    for sql in [
+        "DELETE FROM packages",
+        "DELETE FROM package_events",
+        "DELETE FROM state WHERE key = 'packages.model'",
+        "INSERT INTO state (key, value) VALUES ('packages.rebuild_after', '-9223372036854775808')",
+    ] {
+        sqlx::query(sql).execute(s.pool()).await.expect("cut short");
+    }
+    assert_eq!(summary_json(&s).await, json!([]));
+    drop(s);
+    let s = HistoryStore::open(&path, &RenderContext::default())
+        .await
+        .expect("reopen");
+    assert_eq!(summary_json(&s).await, before);
+    assert!(
+        !s.rebuild_packages(false).await.expect("current"),
+        "nothing left to do"
+    );
+}
