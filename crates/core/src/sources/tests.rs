@@ -33,21 +33,23 @@ fn brew() -> RenderContext {
 #[test]
 fn generic_summary_reads_the_topic() {
     let msg = json_message(
-        "org.fedoraproject.prod.git.receive",
+        "org.fedoraproject.prod.pagure.git.receive",
         "amq.topic",
-        json!({"fedora_messaging_schema": "git.receive.v1", "fedora_messaging_severity": 20,
+        json!({"fedora_messaging_schema": "pagure.git.receive", "fedora_messaging_severity": 20,
                "fedora_messaging_user_alice": true, "fedora_messaging_rpm_foo": true}),
         json!({"agent": "alice", "commit": {"repo": "foo"}}),
     );
     let r = render(&msg, &RenderContext::default());
     assert_eq!(r.source, "unknown");
-    assert_eq!(r.kind, "git.receive");
+    assert_eq!(r.kind, "pagure.git.receive");
     assert!(
-        r.summary.starts_with("git receive by alice: foo"),
+        r.summary.starts_with("pagure git receive by alice: foo"),
         "{}",
         r.summary
     );
-    assert!(r.summary.contains("org.fedoraproject.prod.git.receive"));
+    assert!(r
+        .summary
+        .contains("org.fedoraproject.prod.pagure.git.receive"));
     assert_eq!(r.users, ["alice"]);
     assert_eq!(r.packages, ["foo"]);
     assert_eq!(r.agent.as_deref(), Some("alice"));
