@@ -272,9 +272,9 @@ async fn import_is_idempotent_and_matches_live_ingest() {
     std::fs::write(
         &record,
         concat!(
-            r#"{"topic": "org.fedoraproject.prod.git.receive", "headers": {"fedora_messaging_schema": "base.message", "fedora_messaging_severity": 20, "fedora_messaging_user_alice": true, "fedora_messaging_rpm_kernel": true, "sent-at": "2024-01-01T00:00:00+00:00"}, "id": "3f2e9c39-9b2f-4d4e-9d3c-2d6b1d9f0a11", "body": {"commit": {"repo": "kernel"}}, "queue": null}"#,
+            r#"{"topic": "org.fedoraproject.prod.pagure.git.receive", "headers": {"fedora_messaging_schema": "base.message", "fedora_messaging_severity": 20, "fedora_messaging_user_alice": true, "fedora_messaging_rpm_kernel": true, "sent-at": "2024-01-01T00:00:00+00:00"}, "id": "3f2e9c39-9b2f-4d4e-9d3c-2d6b1d9f0a11", "body": {"commit": {"repo": "kernel"}}, "queue": null}"#,
             "\n",
-            r#"{"topic": "org.fedoraproject.prod.git.receive", "headers": {}, "id": "5a0c1f3e-52f8-4a53-9c3a-8f1b9f3c2e22", "body": {"x": 1}, "queue": null, "priority": 1}"#,
+            r#"{"topic": "org.fedoraproject.prod.pagure.git.receive", "headers": {}, "id": "5a0c1f3e-52f8-4a53-9c3a-8f1b9f3c2e22", "body": {"x": 1}, "queue": null, "priority": 1}"#,
             "\n"
         ),
     )

@@ -28,6 +28,14 @@ const SOURCE_NAMES: Record<string, string> = {
   copr: "Copr",
   anitya: "Anitya",
   pulp: "Pulp",
+  hotness: "the-new-hotness",
+  bugzilla: "Bugzilla",
+  "dist-git": "dist-git",
+  ci: "CI",
+  resultsdb: "ResultsDB",
+  greenwave: "Greenwave",
+  waiverdb: "WaiverDB",
+  koschei: "Koschei",
 };
 
 /** What the pane says beside a link it does not offer: where it would go, and why not. */

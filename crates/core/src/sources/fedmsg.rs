@@ -89,6 +89,15 @@ mod tests {
             "anitya.project.add"
         );
         assert_eq!(schema_topic("org.fedoraproject.stg.x"), "x");
+        // CI Messages travel under the CentOS CI prefix.
+        assert_eq!(
+            schema_topic("org.centos.prod.ci.koji-build.test.complete"),
+            "ci.koji-build.test.complete"
+        );
+        assert_eq!(
+            schema_topic("org.centos.stage.ci.koji-build.test.error"),
+            "ci.koji-build.test.error"
+        );
         assert_eq!(schema_topic("buildsys.tag"), "buildsys.tag");
         assert_eq!(
             schema_topic("org.fedoraproject.prod"),

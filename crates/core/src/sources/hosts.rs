@@ -22,6 +22,23 @@ pub struct KnownHosts {
     /// Fedora runs no Pulp that announces on its bus: none unless configured.
     #[serde(default)]
     pub pulp: Vec<String>,
+    /// Bugzilla's own messages and the bugs the-new-hotness files.
+    #[serde(default = "red_hat_bugzilla")]
+    pub bugzilla: Vec<String>,
+    /// The commits of dist-git pushes.
+    #[serde(default = "fedora_dist_git", rename = "dist-git")]
+    pub dist_git: Vec<String>,
+    /// The runs CI Messages link: Fedora CI's Jenkins, Testing Farm's artifacts, openQA.
+    #[serde(default = "fedora_ci")]
+    pub ci: Vec<String>,
+    /// The runs behind ResultsDB's results (the CI hosts) and ResultsDB itself.
+    #[serde(default = "fedora_resultsdb")]
+    pub resultsdb: Vec<String>,
+    /// The Bodhi updates and Koji builds Greenwave decides and WaiverDB waives about.
+    #[serde(default = "fedora_gating")]
+    pub gating: Vec<String>,
+    #[serde(default = "fedora_koschei")]
+    pub koschei: Vec<String>,
 }
 
 fn fedora_koji() -> Vec<String> {
@@ -36,6 +53,32 @@ fn fedora_copr() -> Vec<String> {
 fn fedora_anitya() -> Vec<String> {
     vec!["https://release-monitoring.org".to_owned()]
 }
+fn red_hat_bugzilla() -> Vec<String> {
+    vec!["https://bugzilla.redhat.com".to_owned()]
+}
+fn fedora_dist_git() -> Vec<String> {
+    vec!["https://src.fedoraproject.org".to_owned()]
+}
+fn fedora_ci() -> Vec<String> {
+    [
+        "https://osci-jenkins-1.ci.fedoraproject.org",
+        "https://artifacts.dev.testing-farm.io",
+        "https://openqa.fedoraproject.org",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+fn fedora_resultsdb() -> Vec<String> {
+    let mut v = fedora_ci();
+    v.push("https://resultsdb.fedoraproject.org".to_owned());
+    v
+}
+fn fedora_gating() -> Vec<String> {
+    [fedora_bodhi(), fedora_koji()].concat()
+}
+fn fedora_koschei() -> Vec<String> {
+    vec!["https://koschei.fedoraproject.org".to_owned()]
+}
 
 impl Default for KnownHosts {
     fn default() -> Self {
@@ -45,6 +88,12 @@ impl Default for KnownHosts {
             copr: fedora_copr(),
             anitya: fedora_anitya(),
             pulp: Vec::new(),
+            bugzilla: red_hat_bugzilla(),
+            dist_git: fedora_dist_git(),
+            ci: fedora_ci(),
+            resultsdb: fedora_resultsdb(),
+            gating: fedora_gating(),
+            koschei: fedora_koschei(),
         }
     }
 }
@@ -62,6 +111,12 @@ impl KnownHosts {
             ("copr", &self.copr),
             ("anitya", &self.anitya),
             ("pulp", &self.pulp),
+            ("bugzilla", &self.bugzilla),
+            ("dist-git", &self.dist_git),
+            ("ci", &self.ci),
+            ("resultsdb", &self.resultsdb),
+            ("gating", &self.gating),
+            ("koschei", &self.koschei),
         ]
         .into_iter()
         .flat_map(|(k, v)| v.iter().map(move |u| (k, u.as_str())))
@@ -75,6 +130,12 @@ impl KnownHosts {
             "copr" => &self.copr,
             "anitya" => &self.anitya,
             "pulp" => &self.pulp,
+            "bugzilla" | "hotness" => &self.bugzilla,
+            "dist-git" => &self.dist_git,
+            "ci" => &self.ci,
+            "resultsdb" => &self.resultsdb,
+            "greenwave" | "waiverdb" => &self.gating,
+            "koschei" => &self.koschei,
             _ => &[],
         }
     }
@@ -141,6 +202,22 @@ mod tests {
     #[case("anitya", "https://release-monitoring.org/project/1/", true)]
     #[case("anitya", "https://release-monitoring.org.evil.example/", false)]
     #[case("pulp", "https://pulp.example.com/pulp/api/v2/tasks/1/", false)]
+    #[case("hotness", "https://bugzilla.redhat.com/2394521", true)]
+    #[case("bugzilla", "https://bugzilla.redhat.com/show_bug.cgi?id=1", true)]
+    #[case("bugzilla", "https://bugzilla.redhat.com.evil.example/", false)]
+    #[case(
+        "dist-git",
+        "https://src.fedoraproject.org/rpms/x/c/abc?branch=rawhide",
+        true
+    )]
+    #[case("dist-git", "https://pagure.io/x", false)]
+    #[case("ci", "https://artifacts.dev.testing-farm.io/0a1b/", true)]
+    #[case("ci", "https://bodhi.fedoraproject.org/updates/x", false)]
+    #[case("resultsdb", "https://openqa.fedoraproject.org/tests/1", true)]
+    #[case("greenwave", "https://bodhi.fedoraproject.org/updates/x", true)]
+    #[case("waiverdb", "https://koji.fedoraproject.org/koji/search?terms=x", true)]
+    #[case("waiverdb", "https://src.fedoraproject.org/rpms/x", false)]
+    #[case("koschei", "https://koschei.fedoraproject.org/package/x", true)]
     #[case("unknown", "https://koji.fedoraproject.org/koji/x", false)]
     #[case("koji", "smb://koji.fedoraproject.org/x", false)]
     #[case("koji", "/koji/x", false)]
@@ -175,5 +252,9 @@ mod tests {
         assert_eq!(h.koji, fedora_koji());
         assert_eq!(h.pulp, ["https://pulp.example.com"]);
         assert!(toml::from_str::<KnownHosts>("kojii = []").is_err());
+        let h: KnownHosts =
+            toml::from_str("dist-git = [\"https://git.example.org\"]").expect("toml");
+        assert_eq!(h.dist_git, ["https://git.example.org"]);
+        assert_eq!(h.gating, KnownHosts::default().gating);
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Rendering is pure and total: whatever the body holds, it returns a view and never panics.
 //! Producers are recognised by what the envelope says, not by one loose field: a
-//! fedora-messaging topic (or schema header) for Anitya, Koji, Bodhi and Copr; the exchange,
+//! fedora-messaging topic (or schema header) for Anitya, Koji, Bodhi, Copr, the-new-hotness,
+//! Bugzilla, dist-git, CI Messages, ResultsDB, Greenwave, WaiverDB and Koschei; the exchange,
 //! routing-key shape and `type` header for Koji's hub plugins; the exchange, routing key and
 //! body shape for Pulp. Whatever is left goes to the generic renderer.
 
@@ -13,14 +14,20 @@ use serde::{Deserialize, Serialize};
 
 mod anitya;
 mod bodhi;
+mod bugzilla;
+mod ci;
 pub(crate) mod copr;
 mod fedmsg;
 mod fields;
+mod gating;
 mod generic;
+mod git;
 pub mod hosts;
+mod hotness;
 pub(crate) mod koji;
 mod koji_messagebus;
 mod koji_protonmsg;
+mod koschei;
 mod link;
 mod pulp;
 mod text;
@@ -36,7 +43,7 @@ pub(crate) fn schema_header(msg: &Message) -> Option<String> {
 }
 
 /// Bumped whenever rendering changes, so stored rows are re-rendered on upgrade.
-pub const RENDERER_VERSION: i64 = 2;
+pub const RENDERER_VERSION: i64 = 3;
 
 /// Per-connection facts a message does not carry itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,8 +75,9 @@ impl RenderContext {
 /// A message as people see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rendered {
-    /// `anitya`, `koji`, `koji-messagebus`, `koji-protonmsg`, `pulp`, `bodhi`, `copr` or
-    /// `unknown`.
+    /// `anitya`, `koji`, `koji-messagebus`, `koji-protonmsg`, `pulp`, `bodhi`, `copr`,
+    /// `hotness`, `bugzilla`, `dist-git`, `ci`, `resultsdb`, `greenwave`, `waiverdb`,
+    /// `koschei` or `unknown`.
     pub source: String,
     pub kind: String,
     pub summary: String,
@@ -103,6 +111,12 @@ fn fedora_messaging(msg: &Message) -> Option<View> {
         "buildsys" => return Some(koji::render(msg, topic)),
         "bodhi" => return Some(bodhi::render(msg, topic)),
         "copr" => return Some(copr::render(msg, topic)),
+        "hotness" => return Some(hotness::render(msg, topic)),
+        "bugzilla" => return Some(bugzilla::render(msg, topic)),
+        "git" => return Some(git::render(msg, topic)),
+        "ci" => return Some(ci::render(msg, topic)),
+        "resultsdb" | "greenwave" | "waiverdb" => return Some(gating::render(msg, topic)),
+        "koschei" => return Some(koschei::render(msg, topic)),
         _ => {}
     }
     let schema = fedmsg::schema(msg)?;
@@ -118,6 +132,20 @@ fn fedora_messaging(msg: &Message) -> Option<View> {
     if let Some(topic) = copr::topic_for_schema(&schema) {
         return Some(copr::render(msg, &topic));
     }
+    if let Some(topic) = hotness::topic_for_schema(&schema) {
+        return Some(hotness::render(msg, &topic));
+    }
+    if let Some(topic) = bugzilla::topic_for_schema(&schema, msg.json.as_ref()) {
+        return Some(bugzilla::render(msg, &topic));
+    }
+    if let Some(topic) = git::topic_for_schema(&schema) {
+        return Some(git::render(msg, &topic));
+    }
+    if let Some(topic) = koschei::topic_for_schema(&schema) {
+        return Some(koschei::render(msg, &topic));
+    }
+    // CI Messages and the gating services' base-class messages say what they are only in
+    // their topic.
     None
 }
 

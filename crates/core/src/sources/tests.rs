@@ -33,21 +33,23 @@ fn brew() -> RenderContext {
 #[test]
 fn generic_summary_reads_the_topic() {
     let msg = json_message(
-        "org.fedoraproject.prod.git.receive",
+        "org.fedoraproject.prod.pagure.git.receive",
         "amq.topic",
-        json!({"fedora_messaging_schema": "git.receive.v1", "fedora_messaging_severity": 20,
+        json!({"fedora_messaging_schema": "pagure.git.receive", "fedora_messaging_severity": 20,
                "fedora_messaging_user_alice": true, "fedora_messaging_rpm_foo": true}),
         json!({"agent": "alice", "commit": {"repo": "foo"}}),
     );
     let r = render(&msg, &RenderContext::default());
     assert_eq!(r.source, "unknown");
-    assert_eq!(r.kind, "git.receive");
+    assert_eq!(r.kind, "pagure.git.receive");
     assert!(
-        r.summary.starts_with("git receive by alice: foo"),
+        r.summary.starts_with("pagure git receive by alice: foo"),
         "{}",
         r.summary
     );
-    assert!(r.summary.contains("org.fedoraproject.prod.git.receive"));
+    assert!(r
+        .summary
+        .contains("org.fedoraproject.prod.pagure.git.receive"));
     assert_eq!(r.users, ["alice"]);
     assert_eq!(r.packages, ["foo"]);
     assert_eq!(r.agent.as_deref(), Some("alice"));
@@ -287,4 +289,71 @@ fn bodhi_ready_for_testing_first_version_reads_the_artifact() {
         r.url.as_deref(),
         Some("https://bodhi.fedoraproject.org/updates/FEDORA-2020-1")
     );
+}
+
+#[test]
+fn package_chain_producers_are_found_by_schema_when_the_topic_says_nothing() {
+    let cases = [
+        (
+            "hotness.update.drop",
+            json!({"reason": "x"}),
+            "hotness",
+            "hotness.update.drop",
+        ),
+        (
+            "bugzilla2fedmsg.messageV1bz4",
+            json!({"event": {"action": "create", "target": "bug"}}),
+            "bugzilla",
+            "bugzilla.bug.new",
+        ),
+        (
+            "fedora_messaging_git_hook.commit.v1",
+            json!({}),
+            "dist-git",
+            "git.receive",
+        ),
+        (
+            "koschei.collection.state.change",
+            json!({}),
+            "koschei",
+            "koschei.collection.state.change",
+        ),
+        // CI Messages and the base class name no producer without their topic.
+        ("ci_messages.CIMessageV1", json!({}), "unknown", ""),
+        ("base.message", json!({}), "unknown", ""),
+    ];
+    for (schema, body, source, kind) in cases {
+        let msg = json_message(
+            "",
+            "some.headers",
+            json!({"fedora_messaging_schema": schema, "fedora_messaging_severity": 20}),
+            body,
+        );
+        let r = render(&msg, &RenderContext::default());
+        assert_eq!(r.source, source, "{schema}");
+        if !kind.is_empty() {
+            assert_eq!(r.kind, kind, "{schema}");
+        }
+    }
+}
+
+#[test]
+fn package_chain_messages_without_schema_headers_name_no_one_and_link_nowhere() {
+    let body = json!({"agent": "alice", "commit": {"repo": "p", "namespace": "rpms",
+                      "branch": "rawhide", "summary": "s",
+                      "url": "https://src.fedoraproject.org/rpms/p/c/1?branch=rawhide"}});
+    let msg = json_message(
+        "org.fedoraproject.prod.git.receive",
+        "amq.topic",
+        json!({}),
+        body,
+    );
+    let r = render(&msg, &RenderContext::default());
+    assert_eq!(r.source, "dist-git");
+    assert_eq!(r.summary, "alice pushed to rpms/p (rawhide). \"s\"");
+    assert!(r.users.is_empty() && r.packages.is_empty() && r.agent.is_none());
+    assert_eq!(r.url, None);
+    let ctx = RenderContext::default();
+    assert!(ctx.trusts("dist-git", "https://src.fedoraproject.org/rpms/p"));
+    assert!(!ctx.trusts("dist-git", "https://src.fedoraproject.org.evil.example/"));
 }

@@ -267,6 +267,14 @@ pub(super) fn label(source: &str) -> &'static str {
         "bodhi" => "Bodhi",
         "copr" => "Copr",
         "anitya" => "Anitya",
+        "hotness" => "the-new-hotness",
+        "bugzilla" => "Bugzilla",
+        "dist-git" => "dist-git",
+        "ci" => "CI",
+        "resultsdb" => "ResultsDB",
+        "greenwave" => "Greenwave",
+        "waiverdb" => "WaiverDB",
+        "koschei" => "Koschei",
         _ => "Other",
     }
 }
@@ -305,6 +313,16 @@ fn noun(source: &str, kind: &str) -> (&'static str, &'static str) {
         "anitya" if has("version") => ("release", "releases"),
         "anitya" if has("distro") => ("distribution change", "distribution changes"),
         "anitya" if has("project") => ("project change", "project changes"),
+        "hotness" if has("bug") => ("bug filed", "bugs filed"),
+        "hotness" if has("drop") => ("dropped update", "dropped updates"),
+        "bugzilla" => ("bug change", "bug changes"),
+        "dist-git" => ("push", "pushes"),
+        "ci" if has("test") => ("test run", "test runs"),
+        "resultsdb" => ("test result", "test results"),
+        "greenwave" => ("gating decision", "gating decisions"),
+        "waiverdb" => ("waiver", "waivers"),
+        "koschei" if has("collection") => ("buildroot change", "buildroot changes"),
+        "koschei" => ("package state change", "package state changes"),
         _ => ("message", "messages"),
     }
 }
