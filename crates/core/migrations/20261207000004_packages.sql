@@ -31,6 +31,13 @@ CREATE TABLE package_people (
     PRIMARY KEY (user, package)
 ) WITHOUT ROWID;
 
+-- Which packages each Bodhi update carries: Greenwave and WaiverDB name only the alias.
+CREATE TABLE package_updates (
+    alias   TEXT NOT NULL,
+    package TEXT NOT NULL,
+    PRIMARY KEY (alias, package)
+) WITHOUT ROWID;
+
 -- Chain notifications already raised (gating settled, reached stable, no build after an
 -- upstream release), so each is raised once.
 CREATE TABLE package_notices (

@@ -95,6 +95,9 @@ pub struct Extracted {
     pub events: Vec<Event>,
     /// The release number Rawhide has, when the message says so.
     pub rawhide: Option<u32>,
+    /// Events about a Bodhi update named only by its alias (Greenwave and WaiverDB say no
+    /// more): the packages are the update's, which [`super::record`] looks up.
+    pub by_alias: Vec<(String, Event)>,
 }
 
 /// The events of one message. `rawhide` is the Rawhide release number known so far, to
@@ -113,8 +116,17 @@ pub fn extract(s: &Stored, rawhide: Option<u32>) -> Extracted {
     let mut out = Extracted {
         events: Vec::new(),
         rawhide: learned,
+        by_alias: Vec::new(),
     };
     let names = packages(s, topic, body);
+    if names.is_empty() && stage == Stage::Gating {
+        if let Some(alias) = subjects(body).into_iter().find(|s| is_alias(s)) {
+            if let Some(e) = event(s, topic, body, stage, "", rawhide) {
+                out.by_alias.push((alias, e));
+            }
+        }
+        return out;
+    }
     for package in names.into_iter().take(PACKAGES_PER_MESSAGE) {
         if let Some(e) = event(s, topic, body, stage, &package, rawhide) {
             out.events.push(e);
@@ -166,14 +178,14 @@ fn learn_rawhide(topic: &str, body: &Value) -> Option<u32> {
     }
 }
 
-/// The packages a message concerns: the renderer's, or for a message whose headers name a
-/// schema but whose renderer named none, the package its body is about.
+/// The packages a message concerns: the renderer's, or where the renderer names none (CI,
+/// Greenwave and WaiverDB send base messages that name no one, and Jenkins' CI messages
+/// carry no schema header at all) the package the body is about — these topics are
+/// published only by their producers, and the model's question is which build a result
+/// is for, not who to attribute it to.
 fn packages(s: &Stored, topic: &str, body: &Value) -> Vec<String> {
     if !s.rendered.packages.is_empty() {
         return s.rendered.packages.clone();
-    }
-    if crate::sources::schema_header(&s.msg).is_none() {
-        return Vec::new();
     }
     let name = match topic {
         "buildsys.build.state.change" | "buildsys.tag" | "buildsys.untag" => {
@@ -188,6 +200,7 @@ fn packages(s: &Stored, topic: &str, body: &Value) -> Vec<String> {
             let subjects = subjects(body);
             return subjects
                 .iter()
+                .filter(|n| !is_alias(n))
                 .filter_map(|n| Nvr::parse(n).map(|v| v.name.to_owned()))
                 .collect();
         }
@@ -515,6 +528,11 @@ fn gating(
         decision,
     };
     Some(())
+}
+
+/// A Bodhi update alias (`FEDORA-2026-1a2b3c4d5e`, `FEDORA-EPEL-2026-…`).
+fn is_alias(s: &str) -> bool {
+    s.starts_with("FEDORA-") && Nvr::parse(s).is_none_or(|n| n.name.starts_with("FEDORA"))
 }
 
 /// Whether an NVR is a build of `package`.

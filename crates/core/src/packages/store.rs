@@ -3,7 +3,7 @@
 //! than per message (each statement crosses to SQLite's thread once, which is most of
 //! what a small write costs).
 
-use super::extract::{extract, Event};
+use super::extract::{extract, Change, Event};
 use super::model::PackageState;
 use super::MODEL_VERSION;
 use crate::error::HistoryError;
@@ -29,6 +29,7 @@ pub(crate) async fn record(
     let known = rawhide(conn).await?;
     let mut rawhide = known;
     let mut events: Vec<(Event, i64, i64)> = Vec::new();
+    let mut by_alias: Vec<(String, Event, i64, i64)> = Vec::new();
     for (s, rowid) in rows {
         let x = extract(s, rawhide);
         if let Some(n) = x.rawhide {
@@ -36,6 +37,27 @@ pub(crate) async fn record(
         }
         let at = millis(s.msg.sent_at);
         events.extend(x.events.into_iter().map(|e| (e, *rowid, at)));
+        by_alias.extend(x.by_alias.into_iter().map(|(a, e)| (a, e, *rowid, at)));
+    }
+    let updates: BTreeSet<(String, String)> = events
+        .iter()
+        .filter_map(|(e, ..)| match &e.change {
+            Change::Update(u) => Some((u.alias.clone(), e.package.clone())),
+            _ => None,
+        })
+        .collect();
+    remember_updates(conn, &updates).await?;
+    if !by_alias.is_empty() {
+        let aliases: BTreeSet<&str> = by_alias.iter().map(|(a, ..)| a.as_str()).collect();
+        let carried = update_packages(conn, &aliases).await?;
+        for (alias, e, rowid, at) in by_alias {
+            for package in carried.get(&alias).into_iter().flatten() {
+                let mut e = e.clone();
+                e.package.clone_from(package);
+                events.push((e, rowid, at));
+            }
+        }
+        events.sort_by_key(|(_, rowid, _)| *rowid);
     }
     if rawhide != known {
         if let Some(n) = rawhide {
@@ -65,6 +87,55 @@ pub(crate) async fn record(
     }
     save(conn, &states, &changed).await?;
     remember_people(conn, &people).await
+}
+
+async fn remember_updates(
+    conn: &mut SqliteConnection,
+    updates: &BTreeSet<(String, String)>,
+) -> Result<(), HistoryError> {
+    let updates: Vec<&(String, String)> = updates.iter().collect();
+    for chunk in updates.chunks(CHUNK) {
+        let mut b: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR IGNORE INTO package_updates (alias, package) ");
+        b.push_values(chunk, |mut row, (alias, package)| {
+            row.push_bind(alias.as_str()).push_bind(package.as_str());
+        });
+        b.build()
+            .execute(&mut *conn)
+            .await
+            .map_err(HistoryError::query("remember update packages"))?;
+    }
+    Ok(())
+}
+
+/// The packages each update carries, by alias.
+async fn update_packages(
+    conn: &mut SqliteConnection,
+    aliases: &BTreeSet<&str>,
+) -> Result<BTreeMap<String, Vec<String>>, HistoryError> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let aliases: Vec<&str> = aliases.iter().copied().collect();
+    for chunk in aliases.chunks(CHUNK) {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT json_group_array(json_array(alias, package)) FROM package_updates \
+             WHERE alias IN (",
+        );
+        let mut list = b.separated(", ");
+        for a in chunk {
+            list.push_bind(*a);
+        }
+        b.push(")");
+        let found: String = b
+            .build_query_scalar()
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(HistoryError::query("find update packages"))?;
+        let rows: Vec<(String, String)> = serde_json::from_str(&found).unwrap_or_default();
+        for (alias, package) in rows {
+            out.entry(alias).or_default().push(package);
+        }
+    }
+    Ok(out)
 }
 
 async fn rawhide(conn: &mut SqliteConnection) -> Result<Option<u32>, HistoryError> {
@@ -204,6 +275,7 @@ pub(crate) async fn clear(conn: &mut SqliteConnection) -> Result<(), HistoryErro
         "DELETE FROM package_events",
         "DELETE FROM packages",
         "DELETE FROM package_people",
+        "DELETE FROM package_updates",
         "DELETE FROM state WHERE key IN ('packages.rawhide', 'packages.model')",
     ] {
         sqlx::query(sql)

@@ -203,12 +203,21 @@ async fn a_chain_written_batch_by_batch_reads_back_as_one_story() {
 async fn a_backfilled_older_batch_does_not_undo_the_newer_state() {
     let (_d, s) = store().await;
     let entries = chain();
-    s.insert_batch(&entries[5..]).await.expect("insert");
-    s.insert_batch(&entries[..5]).await.expect("insert");
+    // The update and what followed it first, then the older upstream release and builds,
+    // as a catch-up back-fills them.
+    s.insert_batch(&entries[4..]).await.expect("insert");
+    s.insert_batch(&entries[..4]).await.expect("insert");
     let all = summary_json(&s).await;
     let f43 = &all[0]["branches"][0];
     assert_eq!(f43["update"]["status"], json!("stable"), "{all}");
     assert_eq!(f43["build"]["state"], json!("complete"));
+    assert_eq!(f43["update"]["gating"], json!("passed"));
+    assert_eq!(all[0]["behind_upstream"], json!(false));
+    assert_eq!(
+        all.as_array().map(Vec::len),
+        Some(1),
+        "an alias is no package: {all}"
+    );
 }
 
 #[tokio::test]

@@ -37,11 +37,6 @@ mod proptests;
 
 pub(crate) use fedmsg::schema_topic;
 
-/// The `fedora_messaging_schema` header, when a message names its schema.
-pub(crate) fn schema_header(msg: &Message) -> Option<String> {
-    fedmsg::schema(msg)
-}
-
 /// Bumped whenever rendering changes, so stored rows are re-rendered on upgrade.
 pub const RENDERER_VERSION: i64 = 3;
 
