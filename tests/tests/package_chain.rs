@@ -116,9 +116,12 @@ const RICH: &str = "python-rich";
 const RICH_NVR: &str = "python-rich-14.1.0-1.fc43";
 const RICH_ALIAS: &str = "FEDORA-2025-7e3c1a9b42";
 
-/// What `herald packages --json python-rich` must print after each message of the chain,
-/// as the change that message makes, with the stage its timeline event has.
-fn rich_steps() -> Vec<(&'static str, &'static str, Box<dyn Fn(&mut Value)>)> {
+/// One message of a chain: its file name, the stage of its timeline event, and the change it
+/// makes to what `herald packages --json` prints.
+type Step = (&'static str, &'static str, Box<dyn Fn(&mut Value)>);
+
+/// What python-rich's chain changes, message by message.
+fn rich_steps() -> Vec<Step> {
     let update = |status: &str| {
         json!({
             "alias": RICH_ALIAS, "status": status, "gating": null, "gating_settled": false,
@@ -339,7 +342,6 @@ fn a_rawhide_update_is_stable_once_tagged_into_the_release_tag() {
         "karma": 0, "url": format!("https://bodhi.fedoraproject.org/updates/{alias}"),
         "user": "bob"
     });
-    type Step = (&'static str, &'static str, Box<dyn Fn(&mut Value)>);
     let steps: Vec<Step> = vec![
         (
             "01-build-building",
