@@ -1,6 +1,7 @@
 //! `herald`: the Fedora messaging bus on the command line — consume into the local history,
-//! search it, import recorded messages, and measure. Exit codes: 0 success, 1 runtime error,
-//! 2 bad usage or configuration.
+//! search it, follow packages from upstream release to stable, import recorded messages, and
+//! measure. Exit codes: 0 success (also when nothing matched: a note says so on stderr),
+//! 1 runtime error, 2 bad usage or configuration.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -13,6 +14,7 @@ mod backfill;
 mod bench;
 mod import;
 mod notify_test;
+mod packages;
 mod query;
 mod rules;
 mod run;
@@ -68,6 +70,11 @@ enum Command {
     /// what is dropped.
     #[command(subcommand)]
     Rules(Box<rules::RulesCommand>),
+    /// The packages you look after, one line each: upstream version, and per branch the
+    /// build, update, gating and karma; behind-upstream and FTBFS flagged.
+    Packages(packages::PackagesArgs),
+    /// One package's story from upstream release to stable, event by event.
+    Package(packages::PackageArgs),
     /// Counts by source and topic, quarantine, database size, oldest and newest message.
     Stats(query::StatsArgs),
     /// Measure ingest throughput and search latency (run by hand, not in CI).
@@ -163,6 +170,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(Env::load(&cli, true)?, args).await,
         Command::Search(args) => query::search(Env::load(&cli, false)?, args).await,
         Command::Show(args) => query::show(Env::load(&cli, false)?, args).await,
+        Command::Packages(args) => packages::packages(Env::load(&cli, false)?, args).await,
+        Command::Package(args) => packages::package(Env::load(&cli, false)?, args).await,
         Command::Stats(args) => query::stats(Env::load(&cli, false)?, args).await,
         Command::Rules(cmd) => rules::rules(Env::load(&cli, false)?, cmd).await,
         Command::Import(args) => import::import(Env::load(&cli, false)?, args).await,

@@ -4,7 +4,9 @@
 use crate::Env;
 use std::process::ExitCode;
 
+mod chain;
 mod ingest;
+mod packages;
 mod search;
 mod synthetic;
 
@@ -15,12 +17,16 @@ pub enum BenchCommand {
     Ingest(ingest::IngestArgs),
     /// Build an N-row history and measure text, user and package query latency.
     Search(search::SearchBenchArgs),
+    /// Build an N-row history of package chains and measure `herald packages` for the watched
+    /// packages, and what keeping the package model adds to each stored message.
+    Packages(packages::PackagesBenchArgs),
 }
 
 pub async fn bench(env: Env, cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Ingest(a) => ingest::run(env, a).await,
         BenchCommand::Search(a) => search::run(env, a).await,
+        BenchCommand::Packages(a) => packages::run(env, a).await,
     }
 }
 

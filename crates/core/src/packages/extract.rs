@@ -509,15 +509,8 @@ fn gating(
         e.state = Some(bounded(&format!("waived {case}")));
         return Some(());
     }
-    let satisfied = body.get("policies_satisfied").and_then(Value::as_bool)?;
+    let decision = super::gating::decision(body)?;
     let summary = str_at(body, "/summary").unwrap_or_default();
-    let decision = if satisfied {
-        Decision::Passed
-    } else if summary.contains("missing") || summary.contains("waiting") {
-        Decision::Waiting
-    } else {
-        Decision::Failed
-    };
     e.state = Some(if summary.is_empty() {
         decision.as_str().to_owned()
     } else {

@@ -12,6 +12,7 @@
 
 pub mod evr;
 mod extract;
+mod gating;
 mod model;
 mod query;
 mod store;
@@ -33,7 +34,7 @@ pub(crate) use store::{
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever what the model derives from a message changes, so it is rebuilt.
-pub const MODEL_VERSION: i64 = 1;
+pub const MODEL_VERSION: i64 = 2;
 
 /// Where in the chain an event belongs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

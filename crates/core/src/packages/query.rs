@@ -270,7 +270,8 @@ pub async fn summaries(
         .collect())
 }
 
-/// One package's events in time order (the newest [`TIMELINE_MAX`] of them).
+/// One package's events in the order they were sent (a catch-up stores this morning's
+/// messages after this afternoon's), the last [`TIMELINE_MAX`] stored.
 pub async fn timeline(
     pool: &SqlitePool,
     package: &str,
@@ -278,7 +279,7 @@ pub async fn timeline(
     let rows = sqlx::query(
         "SELECT * FROM (SELECT m.id, m.sent_at, m.summary, e.stage, e.branch, e.version, e.nvr, \
          e.state, e.url, e.message FROM package_events e JOIN messages m ON m.rowid = e.message \
-         WHERE e.package = ? ORDER BY e.message DESC LIMIT ?) ORDER BY message",
+         WHERE e.package = ? ORDER BY e.message DESC LIMIT ?) ORDER BY sent_at, message",
     )
     .bind(package)
     .bind(TIMELINE_MAX)
