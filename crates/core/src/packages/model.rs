@@ -92,6 +92,24 @@ pub struct UpdateState {
     pub at: i64,
 }
 
+impl UpdateState {
+    /// An update known by its alias only, as of `at`.
+    fn new(alias: &str, at: i64) -> UpdateState {
+        UpdateState {
+            alias: alias.to_owned(),
+            status: None,
+            request: None,
+            user: None,
+            karma: None,
+            url: None,
+            nvr: None,
+            gating: None,
+            stable_at: None,
+            at,
+        }
+    }
+}
+
 /// Greenwave's decision on an update. It flips (failed → waiting → failed → passed) while
 /// results come in; `since` is when it last changed, so it counts as settled once it has
 /// held for a while.
@@ -163,34 +181,14 @@ impl PackageState {
             }
             Change::Update(u) => {
                 let branch = self.update_branch(e.branch.as_deref(), &u.alias)?;
-                let current = branch.update.get_or_insert_with(|| UpdateState {
-                    alias: u.alias.clone(),
-                    status: None,
-                    request: None,
-                    user: None,
-                    karma: None,
-                    url: None,
-                    nvr: None,
-                    gating: None,
-                    stable_at: None,
-                    at: i64::MIN,
-                });
+                let current = branch
+                    .update
+                    .get_or_insert_with(|| UpdateState::new(&u.alias, i64::MIN));
                 if current.alias != u.alias {
                     if at < current.at {
                         return None;
                     }
-                    *current = UpdateState {
-                        alias: u.alias.clone(),
-                        status: None,
-                        request: None,
-                        user: None,
-                        karma: None,
-                        url: None,
-                        nvr: None,
-                        gating: None,
-                        stable_at: None,
-                        at,
-                    };
+                    *current = UpdateState::new(&u.alias, at);
                 }
                 if u.stable {
                     current.stable_at = Some(current.stable_at.map_or(at, |s| s.min(at)));
