@@ -6,6 +6,7 @@ pub mod archive;
 pub mod broker;
 pub mod catch_up;
 pub mod certs;
+pub mod chains;
 pub mod dbus;
 pub mod fault_proxy;
 pub mod footprint;

@@ -162,6 +162,9 @@ fn print_event(e: &PipelineEvent, verbose: u8) {
         PipelineEvent::Notified { summary, messages } if verbose > 0 => {
             eprintln!("notified: {} ({messages} messages)", escape(summary))
         }
+        PipelineEvent::PackageNotice { summary, .. } if verbose > 0 => {
+            eprintln!("package: {}", escape(summary))
+        }
         PipelineEvent::NotifyFailed { error } => {
             eprintln!("herald: notification failed: {}", escape(error))
         }

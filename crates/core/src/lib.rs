@@ -19,6 +19,10 @@ pub mod secrets;
 pub mod settings;
 pub mod sources;
 
+/// Herald's application id (reverse DNS): the desktop entry, AppStream component, icon,
+/// autostart entry, Flatpak and the notifications' `desktop-entry` hint all use it.
+pub const APP_ID: &str = "io.github.herald.Herald";
+
 pub use error::{
     BusError, ConfigError, FilterError, HistoryError, NotifyError, RecordError, SecretError,
 };

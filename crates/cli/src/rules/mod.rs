@@ -11,6 +11,7 @@ use draft::{check_id, describe, error_chain, rules_from_file, rules_from_text, R
 use herald_core::config::edit::{rule_snippet, ConfigEditor};
 use herald_core::config::Config;
 use herald_core::filter::{default_rules, Action, Conditions, RuleSpec};
+use herald_core::packages::notice::{chain_rules, ChainRule};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,6 +108,7 @@ fn list(env: &Env, args: &ListArgs) -> anyhow::Result<ExitCode> {
         .filter(|(r, _)| args.connection.as_deref().is_none_or(|c| r.applies_to(c)))
         .collect();
     let unmatched = cfg.unmatched();
+    let chain = chain_rules(&cfg.herald.packages, &cfg.herald.profile);
     let mut out = std::io::stdout().lock();
     if args.json {
         let rules: Vec<_> = rules
@@ -124,7 +126,7 @@ fn list(env: &Env, args: &ListArgs) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        let v = serde_json::json!({ "rules": rules, "unmatched": unmatched });
+        let v = serde_json::json!({ "rules": rules, "unmatched": unmatched, "chain": chain });
         writeln!(out, "{v}")?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -170,7 +172,38 @@ fn list(env: &Env, args: &ListArgs) -> anyhow::Result<ExitCode> {
         }
     }
     writeln!(out, "\nmessages no rule matches: {unmatched}")?;
+    write_chain(&mut out, &chain)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The package chain's own notifications: not message rules, but where people look for
+/// what notifies them.
+fn write_chain(out: &mut impl std::io::Write, chain: &[ChainRule]) -> std::io::Result<()> {
+    let width = chain.iter().map(|r| r.id.len()).max().unwrap_or(2);
+    writeln!(
+        out,
+        "\npackage chain notifications ([herald.packages], built in):"
+    )?;
+    for r in chain {
+        writeln!(
+            out,
+            "  {:<width$}  {:<3}  {}",
+            r.id,
+            if r.enabled { "on" } else { "off" },
+            escape(&r.description)
+        )?;
+        let how = if r.enabled {
+            format!("turn off with {} = false", r.toggle)
+        } else {
+            format!("turn on with {} = true", r.toggle)
+        };
+        let note = match &r.note {
+            Some(n) => format!("{}; {how}", escape(n)),
+            None => how,
+        };
+        writeln!(out, "  {:<width$}  {:<3}  {note}", "", "")?;
+    }
+    Ok(())
 }
 
 fn add(env: &Env, args: &AddArgs) -> anyhow::Result<ExitCode> {

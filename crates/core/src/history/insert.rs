@@ -76,6 +76,17 @@ impl HistoryStore {
             .await
             .map_err(HistoryError::query("begin"))?;
         let written = write_batch(&mut pooled, entries).await;
+        if let Ok((_, added)) = &written {
+            let model = entries.iter().any(|e| match e {
+                Entry::Stored(s) => {
+                    added.contains(&s.msg.id) && crate::packages::concerns_packages(&s.msg.topic)
+                }
+                Entry::Quarantined(_) => false,
+            });
+            if model {
+                self.package_changes.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
         if written.is_err() {
             // A COMMIT that failed (disk full) leaves the connection inside its transaction,
             // and the pool would hand it out again, refusing every later write: close it, so
@@ -135,9 +146,13 @@ async fn write_batch(
             insert_messages(conn, chunk, ids).await?;
             report.stored += chunk.len();
         }
-        let rows: Vec<(&Stored, i64)> =
-            stored.iter().copied().zip(rowids.iter().copied()).collect();
-        crate::packages::record(conn, &rows).await?;
+        let pending: Vec<i64> = stored
+            .iter()
+            .zip(&rowids)
+            .filter(|(s, _)| crate::packages::concerns_packages(&s.msg.topic))
+            .map(|(_, r)| *r)
+            .collect();
+        crate::packages::queue(conn, &pending).await?;
         for chunk in quarantined.chunks(QUARANTINE_CHUNK) {
             report.quarantined += insert_quarantined(conn, chunk).await?;
         }

@@ -107,6 +107,9 @@ pub struct HistoryStore {
     /// The rendering context it was opened with; its known hosts decide which stored links
     /// the detail view offers to open.
     ctx: std::sync::Arc<crate::sources::RenderContext>,
+    /// Counts the committed batches that changed the package model, for the pipeline's chain
+    /// stage to look at it again (shared by the clones of one opened store).
+    package_changes: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl HistoryStore {
@@ -181,6 +184,7 @@ impl HistoryStore {
             pool,
             path: path.to_owned(),
             ctx: std::sync::Arc::new(ctx.clone()),
+            package_changes: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
         };
         if store.rerender_stale(ctx).await? {
             // The model reads the renderings (which packages a message names).
@@ -197,6 +201,12 @@ impl HistoryStore {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Changes whenever a batch written through this store (or a clone) has changed the
+    /// package model.
+    pub fn package_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.package_changes.subscribe()
     }
 
     /// Proves the SQLite build has FTS5, which search depends on.
@@ -329,4 +339,4 @@ pub(crate) fn rowid_base(unix_secs: i64) -> i64 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -529,6 +529,21 @@ async fn updates_reindex_only_when_indexed_text_changes() {
     assert_eq!(found("widget").await, 1, "still in topic and body");
 }
 
+/// A TypeScript declaration without doc comments and with single spaces.
+#[cfg(feature = "ts")]
+pub(crate) fn ts_shape(decl: String) -> String {
+    let mut out = String::new();
+    let mut rest = decl.as_str();
+    while let Some(start) = rest.find("/**") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .split_once("*/")
+            .map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The declarations the desktop app's TypeScript is generated from: field names, `T | null`
 /// for options and `number` for keys and counts, as the IPC contract has them.
 #[cfg(feature = "ts")]
@@ -536,19 +551,7 @@ async fn updates_reindex_only_when_indexed_text_changes() {
 fn typescript_declarations_match_the_ipc_contract() {
     use ts_rs::TS;
     let cfg = ts_rs::Config::default();
-    // Without doc comments and with single spaces.
-    let shape = |decl: String| {
-        let mut out = String::new();
-        let mut rest = decl.as_str();
-        while let Some(start) = rest.find("/**") {
-            out.push_str(&rest[..start]);
-            rest = rest[start..]
-                .split_once("*/")
-                .map_or("", |(_, after)| after);
-        }
-        out.push_str(rest);
-        out.split_whitespace().collect::<Vec<_>>().join(" ")
-    };
+    let shape = ts_shape;
     assert_eq!(
         shape(SearchQuery::decl(&cfg)),
         "type HistoryQuery = { text: string | null, topic: string | null, user: string | null, \

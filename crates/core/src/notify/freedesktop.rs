@@ -121,9 +121,9 @@ impl Freedesktop {
         Freedesktop::start(Some(address.to_owned()), icon_dir)
     }
 
-    /// Where Herald's icons are: `HERALD_ICON_DIR` if set, else `$XDG_DATA_HOME/herald/icons`
-    /// if it exists, else the `icons/` folder of the source tree this was built from, if it
-    /// exists.
+    /// Where Herald's icons are: `HERALD_ICON_DIR` if set, else the first existing
+    /// `herald/icons` under `$XDG_DATA_HOME`, then each of `$XDG_DATA_DIRS`, else the `icons/`
+    /// folder of the source tree this was built from, if it exists.
     pub fn default_icon_dir() -> Option<PathBuf> {
         icon::default_dir()
     }
@@ -320,7 +320,9 @@ impl Notifier for Freedesktop {
                 Urgency::Normal => notify_rust::Urgency::Normal,
                 Urgency::Critical => notify_rust::Urgency::Critical,
             })
-            .timeout(notify_rust::Timeout::Default);
+            .timeout(notify_rust::Timeout::Default)
+            // Lets the server show Herald's name and icon, and its per-app settings apply.
+            .hint(notify_rust::Hint::DesktopEntry(crate::APP_ID.to_owned()));
         for offer in &offers {
             note.action(&offer.key, &offer.label);
         }

@@ -2,18 +2,23 @@
 //! hotness → bug → commit → build → tag → update → CI → gating → feedback → stable, with
 //! Koschei and Copr beside it) connected per package and per branch.
 //!
-//! The model is kept as messages are stored, in the same transaction as their rows
-//! ([`record`]): every message adds its timeline events and updates the state of the
-//! packages it names, so looking at 500 packages reads 500 small rows instead of walking
-//! the history. Events may arrive out of order (a catch-up back-fills hours ago), so each
+//! The model is kept as messages are stored: the writer only queues the row of each message
+//! that concerns packages, in the batch's own transaction ([`queue`]), and the queue is
+//! folded in right after, off the ingest path — by the pipeline after each batch, and by
+//! any reader before it looks ([`record`]: every message adds its timeline events and
+//! updates the state of the packages it names). Looking at 500 packages reads 500 small
+//! rows instead of walking the history. Events may arrive out of order (a catch-up back-fills hours ago), so each
 //! part of the state keeps the send time it came from and only a newer event replaces it.
 //! When the model's meaning changes, [`MODEL_VERSION`] goes up and the history rebuilds it
 //! from the stored messages at the next open.
 
+#[cfg(all(test, feature = "ts"))]
+mod contract_tests;
 pub mod evr;
 mod extract;
 mod gating;
 mod model;
+pub mod notice;
 mod query;
 mod store;
 #[cfg(test)]
@@ -24,11 +29,13 @@ mod tests;
 pub use extract::{extract, Change, Decision, Event, Extracted, Update};
 pub use model::{BranchState, Build, Gating, PackageState, UpdateState, Upstream};
 pub use query::{
-    notice_once, states, summaries, timeline, BranchView, BuildView, PackageSummary, Selection,
-    TimelineEvent, UpdateView, UpstreamView, DEFAULT_SETTLE,
+    by_attention, event_message, notice_once, set_notice_fates, states, summaries, timeline,
+    timeline_judged, BranchView, BuildView, PackageSummary, Selection, TimelineEvent, UpdateView,
+    UpstreamView, DEFAULT_SETTLE,
 };
 pub(crate) use store::{
-    clear, concerns_packages, is_current, mark_current, rebuild_cursor, record, set_rebuild_cursor,
+    clear, concerns_packages, dequeue, is_current, mark_current, queue, queued, rebuild_cursor,
+    record, set_rebuild_cursor,
 };
 
 use serde::{Deserialize, Serialize};

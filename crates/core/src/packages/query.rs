@@ -5,6 +5,7 @@ use super::evr::branch_order;
 use super::model::{BranchState, PackageState};
 use super::Stage;
 use crate::error::HistoryError;
+use crate::sources::RenderContext;
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use time::OffsetDateTime;
@@ -98,7 +99,15 @@ pub struct TimelineEvent {
     pub nvr: Option<String>,
     pub state: Option<String>,
     pub summary: String,
+    /// The producer that sent it (`koji`, `bodhi`, …), which decides the hosts its link may
+    /// go to.
+    pub source: String,
     pub url: Option<String>,
+    /// The host the link goes to, shown beside it (cleaned, never the whole URL).
+    pub link_host: Option<String>,
+    /// The link goes to a host its producer is known to use (`[herald.hosts]`), so it is
+    /// offered to open; any other link is shown as text.
+    pub link_trusted: bool,
 }
 
 /// Which packages a summary covers.
@@ -110,6 +119,28 @@ pub struct Selection {
     pub watched: Vec<String>,
     /// …and those these people built or submitted updates for. With neither, every package.
     pub users: Vec<String>,
+}
+
+impl Selection {
+    /// What the user's profile covers: the packages they watch and those their FAS names
+    /// built or submitted updates for; every package when it names neither.
+    pub fn of_profile(profile: &crate::filter::Profile) -> Selection {
+        Selection {
+            names: Vec::new(),
+            watched: profile.packages.clone(),
+            users: profile.users.clone(),
+        }
+    }
+}
+
+/// Puts `list` in [`PackageSummary::attention`] order, the package name breaking ties so the
+/// order is the same every time.
+pub fn by_attention(list: &mut [PackageSummary]) {
+    list.sort_by(|a, b| {
+        a.attention()
+            .cmp(&b.attention())
+            .then_with(|| a.package.cmp(&b.package))
+    });
 }
 
 fn at(ms: i64) -> OffsetDateTime {
@@ -182,6 +213,14 @@ impl PackageSummary {
         } else {
             (4, -self.changed_at.unix_timestamp())
         }
+    }
+
+    /// How long the newest upstream release has waited for Fedora at `now`, when behind.
+    pub fn behind_for(&self, now: OffsetDateTime) -> Option<time::Duration> {
+        let since = self
+            .behind_since
+            .filter(|_| self.behind_upstream == Some(true))?;
+        Some((now - since).max(time::Duration::ZERO))
     }
 }
 
@@ -271,14 +310,25 @@ pub async fn summaries(
 }
 
 /// One package's events in the order they were sent (a catch-up stores this morning's
-/// messages after this afternoon's), the last [`TIMELINE_MAX`] stored.
+/// messages after this afternoon's), the last [`TIMELINE_MAX`] stored, their links judged
+/// against the default known hosts.
 pub async fn timeline(
     pool: &SqlitePool,
     package: &str,
 ) -> Result<Vec<TimelineEvent>, HistoryError> {
+    timeline_judged(pool, package, &RenderContext::default()).await
+}
+
+/// [`timeline`], with each link trusted when `ctx` knows its host for the event's source.
+pub async fn timeline_judged(
+    pool: &SqlitePool,
+    package: &str,
+    ctx: &RenderContext,
+) -> Result<Vec<TimelineEvent>, HistoryError> {
     let rows = sqlx::query(
-        "SELECT * FROM (SELECT m.id, m.sent_at, m.summary, e.stage, e.branch, e.version, e.nvr, \
-         e.state, e.url, e.message FROM package_events e JOIN messages m ON m.rowid = e.message \
+        "SELECT * FROM (SELECT m.id, m.sent_at, m.summary, m.source, e.stage, e.branch, \
+         e.version, e.nvr, e.state, e.url, e.message FROM package_events e \
+         JOIN messages m ON m.rowid = e.message \
          WHERE e.package = ? ORDER BY e.message DESC LIMIT ?) ORDER BY sent_at, message",
     )
     .bind(package)
@@ -293,6 +343,8 @@ pub async fn timeline(
         let Some(stage) = Stage::from_name(&stage) else {
             continue;
         };
+        let source: String = row.try_get("source").map_err(e())?;
+        let url: Option<String> = row.try_get("url").map_err(e())?;
         out.push(TimelineEvent {
             id: row.try_get("id").map_err(e())?,
             sent_at: at(row.try_get("sent_at").map_err(e())?),
@@ -302,7 +354,10 @@ pub async fn timeline(
             nvr: row.try_get("nvr").map_err(e())?,
             state: row.try_get("state").map_err(e())?,
             summary: row.try_get("summary").map_err(e())?,
-            url: row.try_get("url").map_err(e())?,
+            link_host: url.as_deref().and_then(crate::clean::host_of),
+            link_trusted: url.as_deref().is_some_and(|u| ctx.trusts(&source, u)),
+            source,
+            url,
         });
     }
     Ok(out)
@@ -328,4 +383,58 @@ pub async fn notice_once(
     .await
     .map_err(HistoryError::query("record a package notice"))?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The stored message behind an event of `package` sent at `at_ms` in one of `stages`
+/// (the decision that held, the push to stable, the release), and the link it carries.
+pub async fn event_message(
+    pool: &SqlitePool,
+    package: &str,
+    stages: &[Stage],
+    at_ms: i64,
+) -> Result<Option<(String, Option<String>)>, HistoryError> {
+    let stages: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
+    let row = sqlx::query(
+        "SELECT m.id, e.url FROM package_events e JOIN messages m ON m.rowid = e.message \
+         WHERE e.package = ? AND m.sent_at = ? AND e.stage IN \
+         (SELECT value FROM json_each(?)) ORDER BY e.message LIMIT 1",
+    )
+    .bind(package)
+    .bind(at_ms)
+    .bind(serde_json::to_string(&stages).unwrap_or_default())
+    .fetch_optional(pool)
+    .await
+    .map_err(HistoryError::query("find a package event's message"))?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let e = || HistoryError::query("read a package event's message");
+    Ok(Some((
+        row.try_get("id").map_err(e())?,
+        row.try_get("url").map_err(e())?,
+    )))
+}
+
+/// Records what became of chain notices: (package, kind, key, fate).
+pub async fn set_notice_fates(
+    pool: &SqlitePool,
+    fates: &[(String, &str, String, crate::notify::Fate)],
+) -> Result<(), HistoryError> {
+    if fates.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await.map_err(HistoryError::query("begin"))?;
+    for (package, kind, key, fate) in fates {
+        sqlx::query(
+            "UPDATE package_notices SET fate = ? WHERE package = ? AND kind = ? AND key = ?",
+        )
+        .bind(fate.as_str())
+        .bind(package)
+        .bind(*kind)
+        .bind(key)
+        .execute(&mut *tx)
+        .await
+        .map_err(HistoryError::query("record a package notice's fate"))?;
+    }
+    tx.commit().await.map_err(HistoryError::query("commit"))
 }

@@ -334,3 +334,53 @@ pub(crate) fn concerns_packages(topic: &str) -> bool {
 fn millis(t: time::OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
+
+/// Leaves newly stored messages that concern packages for [`record`] to fold after the
+/// batch commits: the writer's whole share of the model.
+pub(crate) async fn queue(conn: &mut SqliteConnection, rowids: &[i64]) -> Result<(), HistoryError> {
+    for chunk in rowids.chunks(CHUNK) {
+        let mut b: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR IGNORE INTO package_pending (message) ");
+        b.push_values(chunk, |mut row, id| {
+            row.push_bind(*id);
+        });
+        b.build()
+            .execute(&mut *conn)
+            .await
+            .map_err(HistoryError::query("queue messages for the package model"))?;
+    }
+    Ok(())
+}
+
+/// Up to `limit` queued messages, oldest row first.
+pub(crate) async fn queued(
+    conn: &mut SqliteConnection,
+    limit: i64,
+) -> Result<Vec<i64>, HistoryError> {
+    sqlx::query_scalar("SELECT message FROM package_pending ORDER BY message LIMIT ?")
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(HistoryError::query("read the package model's queue"))
+}
+
+/// Takes folded messages off the queue.
+pub(crate) async fn dequeue(
+    conn: &mut SqliteConnection,
+    rowids: &[i64],
+) -> Result<(), HistoryError> {
+    for chunk in rowids.chunks(CHUNK) {
+        let mut b: QueryBuilder<Sqlite> =
+            QueryBuilder::new("DELETE FROM package_pending WHERE message IN (");
+        let mut list = b.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        b.push(")");
+        b.build()
+            .execute(&mut *conn)
+            .await
+            .map_err(HistoryError::query("clear the package model's queue"))?;
+    }
+    Ok(())
+}

@@ -1,4 +1,4 @@
-//! The model as the history keeps it: written with each batch, read back as summaries and
+//! The model as the history keeps it: queued with each batch, folded before each look, read back as summaries and
 //! timelines, and rebuilt from the stored messages to the same result.
 
 use crate::history::{Entry, HistoryStore};
@@ -296,4 +296,61 @@ async fn a_rebuild_cut_short_finishes_at_the_next_open() {
         !s.rebuild_packages(false).await.expect("current"),
         "nothing left to do"
     );
+}
+
+#[tokio::test]
+async fn the_writer_only_queues_and_the_first_look_folds_the_queue() {
+    let (_d, s) = store().await;
+    let entries = chain();
+    s.insert_batch(&entries).await.expect("insert");
+    let count = |sql: &'static str| {
+        let pool = s.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM packages").await,
+        0,
+        "nothing is folded on the write path"
+    );
+    let queued = count("SELECT count(*) FROM package_pending").await;
+    assert_eq!(queued, i64::try_from(entries.len()).expect("len"));
+    let mut changes = s.package_changes();
+    changes.borrow_and_update();
+    assert_eq!(
+        s.catch_up_packages().await.expect("fold"),
+        usize::try_from(queued).expect("count")
+    );
+    assert!(
+        changes.has_changed().expect("open"),
+        "the chain stage is told"
+    );
+    assert_eq!(count("SELECT count(*) FROM package_pending").await, 0);
+    assert_eq!(
+        s.catch_up_packages().await.expect("fold"),
+        0,
+        "nothing left"
+    );
+    assert_eq!(summary_json(&s).await[0]["package"], json!("python-rich"));
+}
+
+#[tokio::test]
+async fn a_queued_message_pruned_before_it_was_folded_is_skipped() {
+    let (_d, s) = store().await;
+    s.insert_batch(&chain()).await.expect("insert");
+    sqlx::query("DELETE FROM messages")
+        .execute(s.pool())
+        .await
+        .expect("prune");
+    s.catch_up_packages().await.expect("fold");
+    assert_eq!(summary_json(&s).await, json!([]));
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM package_pending")
+        .fetch_one(s.pool())
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
 }

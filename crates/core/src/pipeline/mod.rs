@@ -13,6 +13,11 @@
 //! fails (disk full), nothing is acked: the session ends, the broker requeues the deliveries
 //! and the outer loop reconnects with capped, jittered backoff.
 //!
+//! Beside the messages, the chain stage (`chain`) raises the package chain's own
+//! notifications — one of my updates' gating settled or reached stable, a watched package's
+//! upstream release without a build — after each batch that changed the package model and
+//! whenever time alone makes one due; they go through the same notification stage.
+//!
 //! Rules change at run time through [`PipelineHandle::reload`]: the new rules take effect
 //! first, then the queue is re-bound (new bindings before old ones go), on a control channel,
 //! so the consumer and its queue are never interrupted.
@@ -32,6 +37,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 mod catch_up;
+mod chain;
 mod config_watch;
 mod gap;
 mod notify;
@@ -139,6 +145,16 @@ pub enum PipelineEvent {
     Notified {
         summary: String,
         messages: usize,
+    },
+    /// The package chain raised a notice (gating settled, reached stable, no build after
+    /// an upstream release) about `package`; `message` is the stored message it stems from,
+    /// while the history still has it. Whether it was shown follows as `Notified`.
+    PackageNotice {
+        package: String,
+        /// `gating`, `stable` or `no_build`.
+        kind: String,
+        summary: String,
+        message: Option<String>,
     },
     /// The notification server failed; the messages stay in the history.
     NotifyFailed {
@@ -375,6 +391,17 @@ impl Pipeline {
                 tokio::spawn(runner.run())
             })
             .collect();
+        workers.push(tokio::spawn(
+            chain::Chain {
+                store: store.clone(),
+                config: reloader.config.subscribe(),
+                notify: candidates_tx.clone(),
+                events: events.clone(),
+                cancel: cancel.clone(),
+                drain: drain.clone(),
+            }
+            .run(),
+        ));
         drop(candidates_tx);
         let task = tokio::spawn(supervise(
             runners,
@@ -422,8 +449,8 @@ async fn supervise(
     for w in workers {
         let _ = w.await;
     }
-    // The runners' writers and the catch-up workers were the stage's only senders: it ends
-    // once it has recorded what they handed over.
+    // The runners' writers, the catch-up workers and the chain were the stage's only
+    // senders: it ends once it has recorded what they handed over.
     let _ = stage.await;
     let _ = events.send(PipelineEvent::Stopped);
     match first_error {

@@ -32,13 +32,36 @@ pub(super) enum Offer {
     /// Filled in from the archive: one "While you were away" digest per source.
     /// Per source, more filled in than listed.
     Away(Vec<Candidate>, std::collections::BTreeMap<String, usize>),
+    /// The package chain's notices: the attention policy decides, as for live messages;
+    /// their fates are recorded with the notices.
+    Chain(Vec<super::chain::Raised>),
 }
 
 impl Offer {
-    /// The candidates it lists.
-    fn into_candidates(self) -> Vec<Candidate> {
+    /// Records every candidate it lists as having met `fate`.
+    async fn record(self, fate: Fate, store: &HistoryStore) {
+        let recorded = match self {
+            Offer::Live(c) | Offer::Away(c, _) => {
+                let fates: Vec<(String, Fate)> = c.into_iter().map(|c| (c.id, fate)).collect();
+                store.set_fates(&fates).await
+            }
+            Offer::Chain(raised) => {
+                let fates: Vec<_> = raised
+                    .into_iter()
+                    .map(|r| (r.package, r.kind.as_str(), r.key, fate))
+                    .collect();
+                crate::packages::set_notice_fates(store.pool(), &fates).await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
+        }
+    }
+
+    fn len(&self) -> usize {
         match self {
-            Offer::Live(c) | Offer::Away(c, _) => c,
+            Offer::Live(c) | Offer::Away(c, _) => c.len(),
+            Offer::Chain(r) => r.len(),
         }
     }
 }
@@ -55,15 +78,8 @@ pub(super) async fn hand_over(
         Ok(()) => return true,
         Err(mpsc::error::TrySendError::Full(o) | mpsc::error::TrySendError::Closed(o)) => o,
     };
-    let fates: Vec<(String, Fate)> = refused
-        .into_candidates()
-        .into_iter()
-        .map(|c| (c.id, Fate::Overflow))
-        .collect();
-    tracing::debug!(messages = fates.len(), "not notified: stage behind");
-    if let Err(e) = store.set_fates(&fates).await {
-        tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
-    }
+    tracing::debug!(messages = refused.len(), "not notified: stage behind");
+    refused.record(Fate::Overflow, store).await;
     false
 }
 
@@ -107,6 +123,7 @@ impl Stage {
                 batch = self.candidates.recv() => match batch {
                     Some(Offer::Live(batch)) => self.offer(batch).await,
                     Some(Offer::Away(batch, more)) => self.away(batch, &more).await,
+                    Some(Offer::Chain(raised)) => self.chain(raised).await,
                     None => break,
                 },
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
@@ -133,25 +150,40 @@ impl Stage {
         let mut fates = Vec::with_capacity(batch.len());
         for c in batch {
             let id = c.id.clone();
-            if self.notifier.is_none() {
-                fates.push((id, Fate::Disabled));
-                continue;
-            }
-            let verdict = self.attention.offer(c, Instant::now(), self.local_now());
-            let fate = match verdict.show {
-                Some(p) => {
-                    if self.show(p).await {
-                        verdict.fate
-                    } else {
-                        Fate::Failed
-                    }
-                }
-                None => verdict.fate,
-            };
-            fates.push((id, fate));
+            fates.push((id, self.decide(c).await));
         }
         if let Err(e) = self.store.set_fates(&fates).await {
             tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
+        }
+    }
+
+    /// The package chain's notices take the live messages' path; their fates are kept with
+    /// the notices.
+    async fn chain(&mut self, raised: Vec<super::chain::Raised>) {
+        let mut fates = Vec::with_capacity(raised.len());
+        for r in raised {
+            let fate = self.decide(r.candidate).await;
+            fates.push((r.package, r.kind.as_str(), r.key, fate));
+        }
+        if let Err(e) = crate::packages::set_notice_fates(self.store.pool(), &fates).await {
+            tracing::warn!(error = %error_chain(&e), "could not record notification decisions");
+        }
+    }
+
+    /// One candidate through the attention policy, shown if it says so now.
+    async fn decide(&mut self, c: Candidate) -> Fate {
+        if self.notifier.is_none() {
+            return Fate::Disabled;
+        }
+        let verdict = self.attention.offer(c, Instant::now(), self.local_now());
+        let shown = match verdict.show {
+            Some(p) => self.show(p).await,
+            None => true,
+        };
+        if shown {
+            verdict.fate
+        } else {
+            Fate::Failed
         }
     }
 

@@ -1,5 +1,6 @@
 //! Which icon a notification carries: Herald's own source icons (`source-koji.png`, …)
-//! from an icon folder, else a freedesktop themed icon name.
+//! from an icon folder, else a freedesktop themed icon name. Installed builds find the folder
+//! as `herald/icons` under the XDG data directories (`/usr/share`, a Flatpak's `/app/share`).
 
 use std::path::{Path, PathBuf};
 
@@ -13,12 +14,25 @@ pub(super) fn default_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("HERALD_ICON_DIR").filter(|d| !d.is_empty()) {
         return Some(absolute(PathBuf::from(dir)));
     }
-    let data = directories::BaseDirs::new().map(|b| b.data_dir().join("herald/icons"));
-    if let Some(dir) = data.filter(|d| d.is_dir()) {
-        return Some(absolute(dir));
-    }
+    let user = directories::BaseDirs::new().map(|b| b.data_dir().to_owned());
+    let system = std::env::var_os("XDG_DATA_DIRS").filter(|d| !d.is_empty());
+    let system = system.unwrap_or_else(|| "/usr/local/share:/usr/share".into());
     let repo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../icons"));
-    repo.is_dir().then(|| absolute(repo.to_owned()))
+    first_icon_dir(user, std::env::split_paths(&system), repo).map(absolute)
+}
+
+/// The first existing `herald/icons` folder: the user's data directory, then the system's in
+/// order (relative entries are ignored, as the XDG spec says), then the source tree's icons.
+fn first_icon_dir(
+    user: Option<PathBuf>,
+    system: impl IntoIterator<Item = PathBuf>,
+    repo: &Path,
+) -> Option<PathBuf> {
+    user.into_iter()
+        .chain(system.into_iter().filter(|d| d.is_absolute()))
+        .map(|d| d.join("herald/icons"))
+        .chain(std::iter::once(repo.to_owned()))
+        .find(|d| d.is_dir())
 }
 
 /// See [`Freedesktop::icon_for`](super::Freedesktop::icon_for).
@@ -91,6 +105,41 @@ mod tests {
         assert_eq!(resolve_icon("dialog-warning", None), "dialog-warning");
         assert_eq!(resolve_icon("<b>", None), FALLBACK_ICON);
         assert_eq!(resolve_icon("", None), FALLBACK_ICON);
+    }
+
+    #[test]
+    fn icon_folder_is_looked_up_user_first_then_system_dirs_then_the_source_tree() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = |name: &str| root.path().join(name);
+        let icons = |name: &str| {
+            let d = dir(name).join("herald/icons");
+            std::fs::create_dir_all(&d).expect("mkdir");
+            d
+        };
+        let repo = dir("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir repo");
+        let (user, usr, app) = (dir("user"), dir("usr"), dir("app"));
+
+        // Nothing installed: the source tree.
+        let found = first_icon_dir(Some(user.clone()), [usr.clone(), app.clone()], &repo);
+        assert_eq!(found, Some(repo.clone()));
+        // A system folder, in XDG_DATA_DIRS order; relative entries are skipped.
+        let app_icons = icons("app");
+        let found = first_icon_dir(
+            Some(user.clone()),
+            [PathBuf::from("app"), usr.clone(), app.clone()],
+            &repo,
+        );
+        assert_eq!(found, Some(app_icons));
+        let usr_icons = icons("usr");
+        let found = first_icon_dir(Some(user.clone()), [usr.clone(), app.clone()], &repo);
+        assert_eq!(found, Some(usr_icons));
+        // The user's own folder wins.
+        let user_icons = icons("user");
+        let found = first_icon_dir(Some(user), [usr, app], &repo);
+        assert_eq!(found, Some(user_icons));
+        // None at all.
+        assert_eq!(first_icon_dir(None, [], &dir("nowhere")), None);
     }
 
     #[test]
