@@ -16,6 +16,8 @@ const COMMANDS: &[&str] = &[
     "message",
     "mark_read",
     "mark_all_read",
+    "packages",
+    "package_timeline",
     "get_settings",
     "save_settings",
     "set_secret",

@@ -31,6 +31,12 @@ pub struct Parts {
 }
 
 impl Parts {
+    /// The config as its file says now: the settings window or an editor may have changed
+    /// it since start-up.
+    pub fn config(&self) -> Result<Config, herald_core::ConfigError> {
+        Config::load(&self.config_path, false)
+    }
+
     /// Finds the config the way the `herald` CLI does (writing the commented example at the
     /// default location when `write_example`) and opens the history it names; returns the
     /// parts and the config.

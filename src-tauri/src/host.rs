@@ -14,7 +14,7 @@ use tauri::{AppHandle, Manager, Runtime};
 use crate::backend::Backend;
 use crate::error::{CommandError, ErrorKind};
 use crate::link::{self, Opened, ToTray, ToWindows};
-use crate::status::{Live, LiveEvent, Status};
+use crate::status::{Focus, Live, LiveEvent, Status};
 use crate::tray::{Tray, TrayModel};
 use crate::window::{self, Window};
 
@@ -107,8 +107,8 @@ fn reload<R: Runtime>(app: &AppHandle<R>, path: &Path) -> Result<(), ConfigError
     Ok(())
 }
 
-/// Opens (or brings to the front) `which`, and selects message `show` in it.
-pub fn open<R: Runtime>(app: &AppHandle<R>, which: Window, show: Option<String>) {
+/// Opens (or brings to the front) `which`, and brings `show` into view in it.
+pub fn open<R: Runtime>(app: &AppHandle<R>, which: Window, show: Option<Focus>) {
     let server = match &*app.state::<Host>() {
         Host::Tray(server) => Arc::clone(server),
         Host::Single | Host::Window(_) => {
@@ -116,8 +116,8 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, which: Window, show: Option<String>)
                 tracing::error!("cannot open the {} window: {err}", which.label());
                 return;
             }
-            if let Some(id) = show {
-                app.state::<Live>().show(which.label(), id);
+            if let Some(focus) = show {
+                app.state::<Live>().show(which.label(), focus);
             }
             return;
         }
@@ -130,19 +130,21 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, which: Window, show: Option<String>)
     }
 }
 
-/// `herald-desktop --window WHICH [--show ID]`, reaped (and forgotten by `server`) when
-/// it ends.
+/// `herald-desktop --window WHICH [--show ID | --package NAME]`, reaped (and forgotten by
+/// `server`) when it ends.
 fn start_window_process(
     server: &Arc<link::Server>,
     which: Window,
-    show: Option<&str>,
+    show: Option<&Focus>,
 ) -> io::Result<u32> {
     let spawn = |program: &std::ffi::OsStr| {
         let mut command = std::process::Command::new(program);
         command.arg("--window").arg(which.label());
-        if let Some(id) = show {
-            command.arg("--show").arg(id);
-        }
+        match show {
+            Some(Focus::Message { id }) => command.arg("--show").arg(id),
+            Some(Focus::Package { name }) => command.arg("--package").arg(name),
+            None => &mut command,
+        };
         command.stdin(Stdio::null()).spawn()
     };
     let mut child = match std::env::current_exe().and_then(|exe| spawn(exe.as_os_str())) {

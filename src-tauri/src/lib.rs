@@ -60,6 +60,8 @@ pub fn run_app_as<R: Runtime>(builder: Builder<R>, host: host::Host) -> tauri::R
             commands::message,
             commands::mark_read,
             commands::mark_all_read,
+            commands::packages,
+            commands::package_timeline,
             commands::get_settings,
             commands::save_settings,
             commands::set_secret,

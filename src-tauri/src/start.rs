@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use crate::backend::{Backend, Parts};
 use crate::host::{self, Host};
 use crate::link::{self, ToWindows};
-use crate::status::{Live, LiveEvent};
+use crate::status::{Focus, Live, LiveEvent};
 use crate::window::{self, Window};
 use crate::{pipeline, quit, run_app_as, tray};
 
@@ -23,12 +23,14 @@ pub enum Start {
     Tray,
     /// From the menu or a terminal: the tray, and the history window.
     History,
-    /// A window process, started by the tray: `--window history|settings [--show ID]`.
-    Window { which: Window, show: Option<String> },
+    /// A window process, started by the tray: `--window history|settings [--show ID |
+    /// --package NAME]`.
+    Window { which: Window, show: Option<Focus> },
 }
 
 impl Start {
-    /// `--tray` starts in the tray only, `--window NAME [--show ID]` a window process;
+    /// `--tray` starts in the tray only, `--window NAME [--show ID | --package NAME]` a
+    /// window process (the last of `--show` and `--package` wins);
     /// anything else opens the history. Arguments Herald does not know (a launcher's) are
     /// left alone.
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Start, String> {
@@ -46,7 +48,12 @@ impl Start {
                     })?);
                 }
                 "--show" => {
-                    show = Some(args.next().ok_or("--show takes a message id")?);
+                    let id = args.next().ok_or("--show takes a message id")?;
+                    show = Some(Focus::Message { id });
+                }
+                "--package" => {
+                    let name = args.next().ok_or("--package takes a package name")?;
+                    show = Some(Focus::Package { name });
                 }
                 _ => {}
             }
@@ -96,6 +103,7 @@ fn tray_process(open_history: bool, local_offset: time::UtcOffset) -> anyhow::Re
         host::open(app.handle(), Window::History, None);
     }
     pipeline::spawn(app.handle(), local_offset);
+    tray::keep_behind_current(app.handle());
     quit_on_signals(app.handle());
     app.run(crate::on_run_event);
     Ok(())
@@ -147,14 +155,14 @@ fn serve_windows<R: Runtime>(app: &AppHandle<R>, server: Arc<link::Server>) {
     });
 }
 
-fn window_process(which: Window, show: Option<String>) -> anyhow::Result<()> {
+fn window_process(which: Window, show: Option<Focus>) -> anyhow::Result<()> {
     let client = Arc::new(link::Client::default());
     let app = run_app_as(Builder::default(), Host::Window(Arc::clone(&client)))
         .context("cannot start Herald's window")?;
     window::show(&app, which)
         .with_context(|| format!("cannot open the {} window", which.label()))?;
-    if let Some(id) = show {
-        app.state::<Live>().show(which.label(), id);
+    if let Some(focus) = show {
+        app.state::<Live>().show(which.label(), focus);
     }
     let handle = app.handle().clone();
     tauri::async_runtime::spawn(open_history(handle.clone()));

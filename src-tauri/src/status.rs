@@ -1,7 +1,7 @@
 //! What the windows are told about Herald's state, and how they hear about it as it happens:
 //! the page calls the `live` command with a channel, and the shell pushes every newly stored
-//! message, every status change and every "show this message" request on it until the
-//! window goes away.
+//! message, every status change and every "show this message" (or "this package") request on
+//! it until the window goes away.
 
 use std::sync::Mutex;
 
@@ -72,14 +72,38 @@ pub enum LiveEvent {
     Show {
         id: String,
     },
+    /// The user picked this package elsewhere (the tray menu): show its timeline.
+    ShowPackage {
+        name: String,
+    },
+}
+
+/// What a window is asked to bring into view when it opens (or comes to the front).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Focus {
+    /// A stored message, by id.
+    Message { id: String },
+    /// A package's timeline, by name.
+    Package { name: String },
+}
+
+impl Focus {
+    /// What the page is sent for it.
+    pub fn event(&self) -> LiveEvent {
+        match self {
+            Focus::Message { id } => LiveEvent::Show { id: id.clone() },
+            Focus::Package { name } => LiveEvent::ShowPackage { name: name.clone() },
+        }
+    }
 }
 
 /// The windows listening, by window label (managed state of the app).
 #[derive(Default)]
 pub struct Live {
     listeners: Mutex<Vec<(String, Channel<LiveEvent>)>>,
-    /// A message to show in a window that is still loading, by window label.
-    pending_show: Mutex<Option<(String, String)>>,
+    /// What to show in a window that is still loading, by window label.
+    pending_show: Mutex<Option<(String, Focus)>>,
 }
 
 impl std::fmt::Debug for Live {
@@ -107,19 +131,19 @@ impl Live {
         Ok(())
     }
 
-    /// Asks `window` to show message `id`: at once if it listens, else when it starts to.
-    pub fn show(&self, window: &str, id: String) {
+    /// Asks `window` to show `focus`: at once if it listens, else when it starts to.
+    pub fn show(&self, window: &str, focus: Focus) {
         let listening = self.lock().iter().any(|(label, _)| label == window);
         if listening {
-            self.send(Some(window), &LiveEvent::Show { id });
+            self.send(Some(window), &focus.event());
         } else {
             *self.pending_show.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some((window.to_owned(), id));
+                Some((window.to_owned(), focus));
         }
     }
 
-    /// The message `window` was asked to show before it listened, if any.
-    pub fn take_pending_show(&self, window: &str) -> Option<String> {
+    /// What `window` was asked to show before it listened, if anything.
+    pub fn take_pending_show(&self, window: &str) -> Option<Focus> {
         let mut pending = self.pending_show.lock().unwrap_or_else(|e| e.into_inner());
         match pending.take() {
             Some((label, id)) if label == window => Some(id),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use herald_core::filter::DryRun;
 use herald_core::history::{Facets, MessageDetail, Page, SearchQuery};
+use herald_core::packages::{PackageSummary, TimelineEvent};
 use herald_core::secrets::SecretKind;
 use herald_core::settings::{SaveReport, Settings, TestResult, Typed};
 use herald_desktop::commands::AppInfo;
@@ -39,6 +40,8 @@ fn generate(dir: &Path) -> Result<(), ts_rs::ExportError> {
     TestResult::export_all(&cfg)?;
     Typed::export_all(&cfg)?;
     DryRun::export_all(&cfg)?;
+    PackageSummary::export_all(&cfg)?;
+    TimelineEvent::export_all(&cfg)?;
     Ok(())
 }
 

@@ -220,6 +220,8 @@ fn each_window_holds_only_its_own_commands() {
     for (cmd, args) in [
         ("search", json!({ "query": {} })),
         ("message", json!({ "id": "x" })),
+        ("packages", json!({})),
+        ("package_timeline", json!({ "name": "x" })),
         ("mark_all_read", json!({})),
         ("open_link", json!({ "url": "https://example.org/" })),
         ("live", json!({})),
@@ -228,5 +230,97 @@ fn each_window_holds_only_its_own_commands() {
             refused(&settings, cmd, &args),
             "the settings window may not call {cmd}"
         );
+    }
+}
+
+/// A stored message about `package`, as Koji sends it when a build completes.
+fn build_complete(package: &str, version: &str, sent_at: &str) -> herald_core::history::Entry {
+    use herald_core::message::{headers_from_json, Envelope, Message, Properties};
+    let mut headers = serde_json::Map::new();
+    headers.insert(
+        "fedora_messaging_schema".into(),
+        "koji_fedoramessaging.build.BuildStateChangeV1".into(),
+    );
+    headers.insert("sent-at".into(), sent_at.into());
+    headers.insert(format!("fedora_messaging_rpm_{package}"), true.into());
+    let body = json!({
+        "build_id": 1, "name": package, "version": version, "release": "1.fc43", "new": 1,
+        "owner": "alice", "instance": "primary", "base_url": "https://koji.fedoraproject.org",
+        "request": ["git+https://src.fedoraproject.org/rpms/x.git#0", "f43", {}],
+    });
+    let env = Envelope {
+        exchange: "amq.topic".into(),
+        routing_key: "org.fedoraproject.prod.buildsys.build.state.change".into(),
+        properties: Properties {
+            message_id: Some(format!("{package}-{version}")),
+            ..Properties::default()
+        },
+        headers: Some(headers_from_json(&headers)),
+        body: body.to_string().into_bytes(),
+        received_at: time::OffsetDateTime::now_utc(),
+    };
+    herald_core::history::Entry::new(Message::decode(env), &RenderContext::default())
+}
+
+#[test]
+fn the_history_window_reads_the_package_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (app, history) = app_with_history(dir.path());
+    assert_eq!(
+        call(&history, "packages", json!({})).expect("packages answers"),
+        json!([])
+    );
+    let store = tauri::async_runtime::block_on(app.state::<Backend>().parts())
+        .expect("ready")
+        .store;
+    tauri::async_runtime::block_on(store.insert_batch(&[
+        build_complete("python-requests", "2.32.3", "2025-06-01T10:00:00+00:00"),
+        build_complete("python-urllib3", "2.5.0", "2025-06-02T10:00:00+00:00"),
+    ]))
+    .expect("insert");
+
+    // No profile in the config: every package, the one changed last first.
+    let list = call(&history, "packages", json!({})).expect("packages answers");
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["package"].as_str())
+        .collect();
+    assert_eq!(names, ["python-urllib3", "python-requests"], "{list}");
+    assert_eq!(list[1]["branches"][0]["branch"], "f43", "{list}");
+    assert_eq!(
+        list[1]["branches"][0]["build"]["state"], "complete",
+        "{list}"
+    );
+
+    // A profile saved since start-up applies at once.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[herald.profile]\npackages = [\"python-requests\"]\n",
+    )
+    .expect("write the config");
+    let list = call(&history, "packages", json!({})).expect("packages answers");
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["package"], "python-requests");
+
+    let timeline = call(
+        &history,
+        "package_timeline",
+        json!({ "name": "python-requests" }),
+    )
+    .expect("package_timeline answers");
+    assert_eq!(timeline[0]["id"], "python-requests-2.32.3", "{timeline}");
+    assert_eq!(timeline[0]["stage"], "build");
+    assert_eq!(timeline[0]["link_host"], "koji.fedoraproject.org");
+    assert_eq!(timeline[0]["link_trusted"], true);
+    assert_eq!(
+        call(&history, "package_timeline", json!({ "name": "nothing" })).expect("answers"),
+        json!([])
+    );
+    for name in [String::new(), "x".repeat(256)] {
+        let err = call(&history, "package_timeline", json!({ "name": name }))
+            .expect_err("an empty or overlong name is refused");
+        assert_eq!(err["kind"], "invalid", "{err}");
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use herald_core::filter::Action;
 use herald_core::pipeline::PipelineEvent;
-use herald_desktop::status::Live;
+use herald_desktop::status::{Focus, Live};
 use herald_desktop::tray::{self, MenuId, Tray, TrayState};
 use herald_desktop::window::Window;
 use herald_desktop::{run_app, Lifetime};
@@ -39,10 +39,33 @@ fn picking_a_message_marks_it_seen_and_tells_the_main_window() {
     assert!(handle.get_webview_window("history").is_some());
     let live = handle.state::<Live>();
     assert_eq!(live.take_pending_show("settings"), None);
-    assert_eq!(live.take_pending_show("history").as_deref(), Some("m1"));
+    assert_eq!(
+        live.take_pending_show("history"),
+        Some(Focus::Message { id: "m1".into() })
+    );
     assert_eq!(live.take_pending_show("history"), None, "shown once");
     let view = state.view(Instant::now());
     assert_eq!(view.tooltip, "Herald — starting, 1 unread");
+}
+
+#[test]
+fn picking_a_package_behind_upstream_opens_its_timeline_in_the_history() {
+    let app = run_app(tauri::test::mock_builder()).expect("the app builds on the mock runtime");
+    let handle = app.handle();
+    let state = handle.state::<Tray>();
+    state.apply(&notified("m1", "first"));
+
+    tray::act(handle, MenuId::Package("python-requests".into()));
+
+    assert!(handle.get_webview_window("history").is_some());
+    assert_eq!(
+        handle.state::<Live>().take_pending_show("history"),
+        Some(Focus::Package {
+            name: "python-requests".into()
+        })
+    );
+    // Looking at a package is not reading the messages.
+    assert_eq!(state.view(Instant::now()).state, TrayState::Unread);
 }
 
 #[test]

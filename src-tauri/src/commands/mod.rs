@@ -3,9 +3,11 @@
 //! what grants it to a window.
 
 mod history;
+mod packages;
 mod settings;
 
 pub use history::*;
+pub use packages::*;
 pub use settings::*;
 
 use serde::Serialize;
@@ -45,7 +47,8 @@ pub fn status<R: Runtime>(app: AppHandle<R>) -> Status {
 }
 
 /// Pushes new messages and status changes to the calling window on `channel` from now on,
-/// starting with the current status (and a message the tray asked it to show, if any).
+/// starting with the current status (and a message or package the tray asked it to show, if
+/// any).
 #[tauri::command]
 pub fn live<R: Runtime>(
     app: AppHandle<R>,
@@ -57,8 +60,8 @@ pub fn live<R: Runtime>(
     live.listen(&label, channel, || LiveEvent::Status {
         status: crate::host::status(&app),
     })?;
-    if let Some(id) = live.take_pending_show(&label) {
-        live.send(Some(&label), &LiveEvent::Show { id });
+    if let Some(focus) = live.take_pending_show(&label) {
+        live.send(Some(&label), &focus.event());
     }
     Ok(())
 }
@@ -86,9 +89,9 @@ pub fn autostart() -> Result<bool, CommandError> {
     Ok(crate::autostart::enabled()?)
 }
 
-/// Turns starting at login on or off.
+/// Turns starting at login on or off. Async: in a Flatpak the desktop may ask the user.
 #[tauri::command]
-pub fn set_autostart(enabled: bool) -> Result<(), CommandError> {
-    crate::autostart::set(enabled)?;
+pub async fn set_autostart(enabled: bool) -> Result<(), CommandError> {
+    crate::autostart::set(enabled).await?;
     Ok(())
 }

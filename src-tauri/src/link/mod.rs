@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::unix::OwnedWriteHalf;
 
-use crate::status::Status;
+use crate::status::{Focus, Status};
 use crate::window::Window;
 
 pub use client::Client;
@@ -74,10 +74,10 @@ pub enum ToWindows {
     Stored {
         id: String,
     },
-    /// Open (or bring to the front) `window`, and select message `show` in it.
+    /// Open (or bring to the front) `window`, and bring `show` into view in it.
     Open {
         window: Window,
-        show: Option<String>,
+        show: Option<Focus>,
     },
     /// The answer to [`ToTray::Reload`]: `None` once the settings are in force.
     Reloaded {

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, LinesCodec};
 
 use super::{own_uid, parse, write_line, Throttle, ToTray, ToWindows, MAX_LINE, QUEUE};
+use crate::status::Focus;
 use crate::window::Window;
 
 /// How many window processes may be connected at once; Herald runs one at a time, and a
@@ -258,8 +259,8 @@ impl Server {
     pub fn open(
         &self,
         window: Window,
-        show: Option<String>,
-        start: impl FnOnce(Window, Option<&str>) -> io::Result<u32>,
+        show: Option<Focus>,
+        start: impl FnOnce(Window, Option<&Focus>) -> io::Result<u32>,
     ) -> io::Result<Opened> {
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -280,7 +281,7 @@ impl Server {
             queued.push(msg);
             return Ok(Opened::Queued);
         }
-        let pid = start(window, show.as_deref())?;
+        let pid = start(window, show.as_ref())?;
         state.started.insert(pid);
         state.starting = Some((pid, Vec::new()));
         Ok(Opened::Started(pid))

@@ -1,23 +1,28 @@
 //! The tray icon: Tauri glue around [`model`], which decides what to show. Pipeline events
 //! and menu clicks update the shared [`Tray`]; one render task turns the model's view into the
-//! icon, tooltip and menu, at most a few times per second and only where something changed.
-//! The menu is the only way to quit Herald.
+//! icon, tooltip and menu, at most a few times per second and only where something changed;
+//! another reads the package model for the "Behind upstream" submenu ([`behind`]) after each
+//! stored batch and every hour. The menu is the only way to quit Herald.
 
+pub mod behind;
 pub mod catch_up;
 mod label;
+mod menu;
 pub mod model;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tauri::menu::{IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::Notify;
 
+use crate::backend::Backend;
 use crate::host;
 use crate::pipeline;
+use crate::status::Focus;
 use crate::window::Window;
 pub use model::{MenuEntry, MenuId, MenuModel, TrayModel, TrayState, TrayView};
 
@@ -27,12 +32,22 @@ pub const TRAY_ID: &str = "herald";
 /// The tray is redrawn at most once per this interval, however fast messages arrive.
 const THROTTLE: Duration = Duration::from_millis(250);
 
+/// The package model is read for the tray at most once per this interval: a catch-up
+/// stores a batch every few milliseconds.
+const BEHIND_THROTTLE: Duration = Duration::from_secs(5);
+
+/// How long to wait before reading the package model again after it could not be read
+/// (Herald still starting, or a broken config).
+const BEHIND_RETRY: Duration = Duration::from_secs(30);
+
 /// The tray's model, shared by the pipeline listener, the menu and the render task (managed
 /// state of the app).
 #[derive(Debug, Default)]
 pub struct Tray {
     model: Mutex<TrayModel>,
     dirty: Notify,
+    /// A batch with new messages was stored: the package model may have changed.
+    stored: Notify,
 }
 
 impl Tray {
@@ -46,11 +61,23 @@ impl Tray {
     /// Takes in a pipeline event; asks for a redraw only if it may change the view, and
     /// says whether it did.
     pub fn apply(&self, event: &herald_core::pipeline::PipelineEvent) -> bool {
+        if let herald_core::pipeline::PipelineEvent::Committed(report) = event {
+            if report.stored > 0 {
+                self.stored.notify_one();
+            }
+        }
         let changed = self.lock().apply(event);
         if changed {
             self.dirty.notify_one();
         }
         changed
+    }
+
+    /// The packages behind upstream now, for the submenu.
+    pub fn set_behind(&self, list: Vec<behind::Behind>) {
+        if self.lock().set_behind(list) {
+            self.dirty.notify_one();
+        }
     }
 
     /// The pipeline is not running, and why.
@@ -86,7 +113,11 @@ impl Tray {
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let view = app.state::<Tray>().view(Instant::now());
     let menu = build_menu(app, &view.menu)?;
-    TrayIconBuilder::with_id(TRAY_ID)
+    let mut builder = TrayIconBuilder::with_id(TRAY_ID);
+    if let Some(dir) = icon_folder() {
+        builder = builder.temp_dir_path(dir);
+    }
+    builder
         .icon(icon(view.state))
         .tooltip(&view.tooltip)
         .menu(&menu)
@@ -94,6 +125,14 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .build(app)?;
     tauri::async_runtime::spawn(render(app.clone(), view));
     Ok(())
+}
+
+/// Where the tray library writes the picture it hands to the panel: Herald's own cache
+/// folder. Its default, `$XDG_RUNTIME_DIR/tray-icon`, is shared with every app using the
+/// library and, inside a Flatpak sandbox, is a private folder the host's panel cannot read;
+/// `$XDG_CACHE_HOME` inside the sandbox is a real folder of the host's.
+pub fn icon_folder() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("", "", "herald").map(|d| d.cache_dir().join("tray-icon"))
 }
 
 /// The picture of each state, from `icons/`.
@@ -112,20 +151,39 @@ pub fn menu_text(label: &str) -> String {
 }
 
 fn build_menu<R: Runtime>(app: &AppHandle<R>, model: &MenuModel) -> tauri::Result<Menu<R>> {
-    let menu = Menu::new(app)?;
-    for entry in &model.0 {
+    let items = menu_items(app, &model.0)?;
+    let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(AsRef::as_ref).collect();
+    Menu::with_items(app, &refs)
+}
+
+fn menu_items<R: Runtime>(
+    app: &AppHandle<R>,
+    entries: &[MenuEntry],
+) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
+    let mut items: Vec<Box<dyn IsMenuItem<R>>> = Vec::with_capacity(entries.len());
+    for entry in entries {
         match entry {
-            MenuEntry::Item { id, label, enabled } => menu.append(&MenuItem::with_id(
+            MenuEntry::Item { id, label, enabled } => items.push(Box::new(MenuItem::with_id(
                 app,
                 id.to_id(),
                 menu_text(label),
                 *enabled,
                 None::<&str>,
-            )?)?,
-            MenuEntry::Separator => menu.append(&PredefinedMenuItem::separator(app)?)?,
+            )?)),
+            MenuEntry::Submenu { label, entries } => {
+                let children = menu_items(app, entries)?;
+                let refs: Vec<&dyn IsMenuItem<R>> = children.iter().map(AsRef::as_ref).collect();
+                items.push(Box::new(Submenu::with_items(
+                    app,
+                    menu_text(label),
+                    true,
+                    &refs,
+                )?));
+            }
+            MenuEntry::Separator => items.push(Box::new(PredefinedMenuItem::separator(app)?)),
         }
     }
-    Ok(menu)
+    Ok(items)
 }
 
 /// Redraws the tray when the model changes or a timed pause ends, then rests for
@@ -172,6 +230,45 @@ fn redraw<R: Runtime>(app: &AppHandle<R>, shown: &TrayView, view: &TrayView) -> 
     Ok(())
 }
 
+/// Keeps the "Behind upstream" submenu current: reads the package model of the profile's
+/// packages when a batch was stored (at most every 5 s) and every
+/// [`behind::REFRESH_EVERY`], with the config as its file says now.
+pub fn keep_behind_current<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let tray = app.state::<Tray>();
+        loop {
+            let wait = match read_behind(&app).await {
+                Ok(list) => {
+                    tray.set_behind(list);
+                    behind::REFRESH_EVERY
+                }
+                Err(err) => {
+                    tracing::debug!("cannot read the packages behind upstream: {err:#}");
+                    BEHIND_RETRY
+                }
+            };
+            tokio::select! {
+                _ = tray.stored.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+            tokio::time::sleep(BEHIND_THROTTLE).await;
+        }
+    });
+}
+
+async fn read_behind<R: Runtime>(app: &AppHandle<R>) -> anyhow::Result<Vec<behind::Behind>> {
+    let parts = app.state::<Backend>().parts().await?;
+    let config = parts.config()?;
+    let now = time::OffsetDateTime::now_utc();
+    let summaries = parts.store.profile_packages(&config.herald, now).await?;
+    Ok(behind::behind(
+        &summaries,
+        config.herald.packages.behind_after(),
+        now,
+    ))
+}
+
 fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     match MenuId::parse(event.id().as_ref()) {
         Some(id) => act(app, id),
@@ -184,10 +281,13 @@ pub fn act<R: Runtime>(app: &AppHandle<R>, id: MenuId) {
     let tray = app.state::<Tray>();
     let now = Instant::now();
     match id {
-        MenuId::Status => {}
+        MenuId::Status | MenuId::MoreBehind => {}
+        MenuId::Package(name) => {
+            host::open(app, Window::History, Some(Focus::Package { name }));
+        }
         MenuId::Message(id) => {
             tray.update(|m| m.mark_seen(&id));
-            host::open(app, Window::History, Some(id));
+            host::open(app, Window::History, Some(Focus::Message { id }));
         }
         MenuId::PauseHour => {
             pipeline::pause(app, Some(model::PAUSE_HOUR));

@@ -3,8 +3,9 @@
 //! show ([`TrayState`]), the tooltip text and the menu ([`MenuModel`]). Time is passed in,
 //! never read, so pauses are tested without waiting.
 //!
-//! Unread means "a message a rule marked `notify` that the user has not looked at": clicking
-//! it in the menu marks it seen, opening the history marks everything seen.
+//! Unread means "a message a rule marked `notify` (or a package chain notice stems from) that
+//! the user has not looked at": clicking it in the menu marks it seen, opening the history
+//! marks everything seen.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -14,8 +15,10 @@ use herald_core::pipeline::PipelineEvent;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::behind::Behind;
 use super::catch_up::CatchUp;
 pub use super::label::plain_label;
+pub use super::menu::{MenuEntry, MenuId, MenuModel};
 use crate::status::{ConnectionStatus, LinkState, Status};
 
 /// How many of the latest notified messages the menu lists.
@@ -28,70 +31,6 @@ const ERROR_MAX: usize = 80;
 const UNREAD_IDS_MAX: usize = 1000;
 /// What "Pause 1 h" pauses for.
 pub const PAUSE_HOUR: Duration = Duration::from_secs(3600);
-
-/// Tray menu entries. The id strings travel through the desktop's menu protocol and come back
-/// in click events, so [`MenuId::parse`] is the only place a string becomes an action.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MenuId {
-    /// The first line: the tooltip text, for desktops that show no tooltips (Linux). Disabled.
-    Status,
-    /// One of the latest notified messages, by message id.
-    Message(String),
-    PauseHour,
-    PauseUntilResumed,
-    Resume,
-    OpenHistory,
-    Settings,
-    Quit,
-}
-
-const MESSAGE_PREFIX: &str = "message:";
-
-impl MenuId {
-    /// The entries that are always there, in menu order.
-    pub const FIXED: [MenuId; 7] = [
-        MenuId::Status,
-        MenuId::PauseHour,
-        MenuId::PauseUntilResumed,
-        MenuId::Resume,
-        MenuId::OpenHistory,
-        MenuId::Settings,
-        MenuId::Quit,
-    ];
-
-    pub fn to_id(&self) -> String {
-        match self {
-            MenuId::Status => "status".into(),
-            MenuId::Message(id) => format!("{MESSAGE_PREFIX}{id}"),
-            MenuId::PauseHour => "pause-hour".into(),
-            MenuId::PauseUntilResumed => "pause".into(),
-            MenuId::Resume => "resume".into(),
-            MenuId::OpenHistory => "open-history".into(),
-            MenuId::Settings => "settings".into(),
-            MenuId::Quit => "quit".into(),
-        }
-    }
-
-    pub fn parse(id: &str) -> Option<MenuId> {
-        if let Some(message) = id.strip_prefix(MESSAGE_PREFIX) {
-            return (!message.is_empty()).then(|| MenuId::Message(message.to_owned()));
-        }
-        MenuId::FIXED.into_iter().find(|m| m.to_id() == id)
-    }
-
-    /// The label of a fixed entry; `None` for the ones whose label is data.
-    pub fn label(&self) -> Option<&'static str> {
-        match self {
-            MenuId::Status | MenuId::Message(_) => None,
-            MenuId::PauseHour => Some("Pause 1 h"),
-            MenuId::PauseUntilResumed => Some("Pause until resumed"),
-            MenuId::Resume => Some("Resume"),
-            MenuId::OpenHistory => Some("Open history"),
-            MenuId::Settings => Some("Settings"),
-            MenuId::Quit => Some("Quit"),
-        }
-    }
-}
 
 /// What the tray icon tells at a glance; each state has its own picture in `icons/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,22 +54,6 @@ impl TrayState {
         TrayState::Paused,
     ];
 }
-
-/// One line of the menu.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MenuEntry {
-    Item {
-        id: MenuId,
-        /// Plain text, shown as is.
-        label: String,
-        enabled: bool,
-    },
-    Separator,
-}
-
-/// The whole menu, top to bottom.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MenuModel(pub Vec<MenuEntry>);
 
 /// Everything the tray shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +104,8 @@ pub struct TrayModel {
     unread_forgotten: usize,
     pause: Pause,
     catch_up: CatchUp,
+    /// The packages behind upstream for long enough to list, longest first.
+    behind: Vec<Behind>,
 }
 
 impl TrayModel {
@@ -224,6 +149,12 @@ impl TrayModel {
                 action: Action::Notify,
                 ..
             } => self.notified(id, summary),
+            // A package chain notice opens the message it stems from.
+            PipelineEvent::PackageNotice {
+                message: Some(id),
+                summary,
+                ..
+            } => self.notified(id, summary),
             PipelineEvent::Stopped => {
                 self.halted.get_or_insert_with(|| "stopped".to_owned());
                 true
@@ -235,6 +166,7 @@ impl TrayModel {
             PipelineEvent::Stored { .. }
             | PipelineEvent::Dropped { .. }
             | PipelineEvent::Quarantined { .. }
+            | PipelineEvent::PackageNotice { .. }
             | PipelineEvent::Notified { .. }
             | PipelineEvent::NotifyFailed { .. }
             | PipelineEvent::ReloadFailed { .. } => false,
@@ -256,6 +188,15 @@ impl TrayModel {
             self.unread.pop_front();
             self.unread_forgotten += 1;
         }
+        true
+    }
+
+    /// The packages behind upstream now; true when the list changed.
+    pub fn set_behind(&mut self, behind: Vec<Behind>) -> bool {
+        if self.behind == behind {
+            return false;
+        }
+        self.behind = behind;
         true
     }
 
@@ -425,6 +366,9 @@ impl TrayModel {
         }
         if !self.latest.is_empty() {
             entries.push(MenuEntry::Separator);
+        }
+        if let Some(behind) = super::behind::submenu(&self.behind) {
+            entries.extend([behind, MenuEntry::Separator]);
         }
         let paused = self.is_paused(now);
         let until_resumed = paused && self.pause == Pause::UntilResumed;

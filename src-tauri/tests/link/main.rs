@@ -15,13 +15,21 @@ mod load;
 mod trust;
 
 use herald_desktop::link::{socket_path, Client, Opened, Server, ToTray, ToWindows, Trust};
-use herald_desktop::status::{LinkState, Status};
+use herald_desktop::status::{Focus, LinkState, Status};
 use herald_desktop::window::Window;
 use herald_desktop::Start;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
+
+fn message(id: &str) -> Focus {
+    Focus::Message { id: id.into() }
+}
+
+fn package(name: &str) -> Focus {
+    Focus::Package { name: name.into() }
+}
 
 fn status(unread: u64) -> Status {
     Status {
@@ -191,7 +199,7 @@ async fn a_window_hears_the_status_the_news_and_what_to_open_and_tells_what_was_
 
     let opened = tray
         .server
-        .open(Window::Settings, Some("m1".into()), |_, _| {
+        .open(Window::Settings, Some(message("m1")), |_, _| {
             panic!("a connected window process is asked, none started")
         })
         .expect("open");
@@ -200,7 +208,7 @@ async fn a_window_hears_the_status_the_news_and_what_to_open_and_tells_what_was_
         next(&mut told).await,
         ToWindows::Open {
             window: Window::Settings,
-            show: Some("m1".into())
+            show: Some(message("m1"))
         }
     );
 
@@ -230,14 +238,14 @@ async fn windows_asked_of_a_starting_process_reach_it_when_it_connects() {
     let mut started = Vec::new();
     let first = tray
         .server
-        .open(Window::History, Some("m9".into()), |w, show| {
-            started.push((w, show.map(str::to_owned)));
+        .open(Window::History, Some(package("pkg")), |w, show| {
+            started.push((w, show.cloned()));
             // The window process that connects below is this one.
             Ok(std::process::id())
         })
         .expect("open");
     assert_eq!(first, Opened::Started(std::process::id()));
-    assert_eq!(started, vec![(Window::History, Some("m9".into()))]);
+    assert_eq!(started, vec![(Window::History, Some(package("pkg")))]);
     let second = tray
         .server
         .open(Window::Settings, None, |_, _| {
@@ -267,7 +275,7 @@ async fn windows_asked_of_a_starting_process_reach_it_when_it_connects() {
 async fn a_window_process_that_ends_before_connecting_is_replaced_by_the_next_request() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tray = Tray::serve(&sock(&dir));
-    let start = |pid| move |_: Window, _: Option<&str>| Ok(pid);
+    let start = |pid| move |_: Window, _: Option<&Focus>| Ok(pid);
     assert_eq!(
         tray.server
             .open(Window::History, None, start(10))
@@ -448,11 +456,19 @@ fn the_command_line_chooses_the_tray_the_history_or_a_window_process() {
         parse(&["--window", "history", "--show", "--odd-id"]),
         Ok(Start::Window {
             which: Window::History,
-            show: Some("--odd-id".into())
+            show: Some(message("--odd-id"))
         }),
         "an id is taken whole, whatever it looks like"
+    );
+    assert_eq!(
+        parse(&["--window", "history", "--package", "python-requests"]),
+        Ok(Start::Window {
+            which: Window::History,
+            show: Some(package("python-requests"))
+        })
     );
     assert!(parse(&["--window", "about"]).is_err());
     assert!(parse(&["--window"]).is_err());
     assert!(parse(&["--window", "history", "--show"]).is_err());
+    assert!(parse(&["--window", "history", "--package"]).is_err());
 }

@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use herald_desktop::link::{Opened, Server, ToTray, ToWindows, Trust, MAX_PATH};
-use herald_desktop::status::Status;
+use herald_desktop::status::{Focus, Status};
 use herald_desktop::window::Window;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
@@ -182,7 +182,9 @@ async fn a_window_does_not_listen_to_a_tray_of_another_user() {
         json(&ToWindows::Status { status: status(99) }),
         json(&ToWindows::Open {
             window: Window::Settings,
-            show: Some("planted".into()),
+            show: Some(Focus::Message {
+                id: "planted".into(),
+            }),
         }),
     ];
     let mut fake = python(FAKE_TRAY, &[path_arg, &lies[0], &lies[1]], true)
@@ -314,10 +316,14 @@ async fn a_process_the_tray_did_not_start_hears_the_news_but_no_open_and_is_not_
     let mut started = Vec::new();
     let opened = tray
         .server
-        .open(Window::History, Some("m1".into()), |w, _| {
-            started.push(w);
-            Ok(4242)
-        })
+        .open(
+            Window::History,
+            Some(Focus::Message { id: "m1".into() }),
+            |w, _| {
+                started.push(w);
+                Ok(4242)
+            },
+        )
         .expect("open");
     assert_eq!(opened, Opened::Started(4242), "not asked of that process");
     let queued = tray

@@ -9,12 +9,14 @@ import type {
   HistoryQuery,
   LiveEvent,
   MessageDetail,
+  PackageSummary,
   Page,
   SaveReport,
   SecretKind,
   Settings,
   Status,
   TestResult,
+  TimelineEvent,
   Typed,
   Window as WindowName,
 } from "./bindings";
@@ -49,6 +51,9 @@ export const highlightTerms = (text: string) => call<string[]>("highlight_terms"
 export const message = (id: string) => call<MessageDetail | null>("message", { id });
 export const markRead = (ids: string[]) => call<number>("mark_read", { ids });
 export const markAllRead = () => call<number>("mark_all_read");
+/** The packages the profile covers, the one most in need of its packager first. */
+export const packages = () => call<PackageSummary[]>("packages");
+export const packageTimeline = (name: string) => call<TimelineEvent[]>("package_timeline", { name });
 export const status = () => call<Status>("status");
 export const openLink = (url: string) => call<void>("open_link", { url });
 export const openWindow = (which: WindowName) => call<void>("open_window", { which });

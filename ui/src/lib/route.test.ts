@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { historyHash, parseRoute } from "./route";
+import { historyHash, packagesHash, parseRoute } from "./route";
 
 describe("routes", () => {
   it.each([
@@ -10,6 +10,9 @@ describe("routes", () => {
     ["#/history?id=", { view: "history", id: null }],
     ["#/history?id=a%2Fb%20c", { view: "history", id: "a/b c" }],
     ["#/settings", { view: "settings" }],
+    ["#/packages", { view: "packages", name: null }],
+    ["#/packages?name=python-requests", { view: "packages", name: "python-requests" }],
+    ["#/packages?name=", { view: "packages", name: null }],
     ["#/nowhere", { view: "history", id: null }],
   ])("%j", (hash, route) => {
     expect(parseRoute(hash)).toEqual(route);
@@ -19,5 +22,8 @@ describe("routes", () => {
     const id = "2025-abc/def?x=1&y";
     expect(parseRoute(historyHash(id))).toEqual({ view: "history", id });
     expect(historyHash(null)).toBe("#/history");
+    const name = "odd&name=x";
+    expect(parseRoute(packagesHash(name))).toEqual({ view: "packages", name });
+    expect(packagesHash(null)).toBe("#/packages");
   });
 });

@@ -1,5 +1,5 @@
 // Builders for the shapes tests pass around, with fields a test does not care about filled in.
-import type { Hit, HistoryQuery } from "./bindings";
+import type { BranchView, Hit, HistoryQuery, PackageSummary, TimelineEvent } from "./bindings";
 
 export function hit(key: number, fields: Partial<Hit> = {}): Hit {
   return {
@@ -37,6 +37,42 @@ export function query(fields: Partial<HistoryQuery> = {}): HistoryQuery {
     unread_only: false,
     before: null,
     limit: 100,
+    ...fields,
+  };
+}
+
+export function summary(name: string, fields: Partial<PackageSummary> = {}): PackageSummary {
+  return {
+    package: name,
+    upstream: null,
+    branches: [],
+    ftbfs: null,
+    behind_upstream: null,
+    behind_since: null,
+    fedora_version: null,
+    changed_at: "2025-01-01T12:00:00Z",
+    ...fields,
+  };
+}
+
+export function branch(name: string, fields: Partial<BranchView> = {}): BranchView {
+  return { branch: name, build: null, update: null, stable: null, ci: null, ...fields };
+}
+
+export function event(id: string, fields: Partial<TimelineEvent> = {}): TimelineEvent {
+  return {
+    id,
+    sent_at: "2025-01-01T12:00:00Z",
+    stage: "build",
+    branch: null,
+    version: null,
+    nvr: null,
+    state: null,
+    summary: `event ${id}`,
+    source: "koji",
+    url: null,
+    link_host: null,
+    link_trusted: false,
     ...fields,
   };
 }

@@ -41,7 +41,9 @@ fn labels(menu: &MenuModel) -> Vec<&str> {
     menu.0
         .iter()
         .filter_map(|e| match e {
-            MenuEntry::Item { label, .. } => Some(label.as_str()),
+            MenuEntry::Item { label, .. } | MenuEntry::Submenu { label, .. } => {
+                Some(label.as_str())
+            }
             MenuEntry::Separator => None,
         })
         .collect()
@@ -65,6 +67,14 @@ fn menu_ids_round_trip() {
     let message = MenuId::Message("2024-abc:def".into());
     assert_eq!(MenuId::parse(&message.to_id()), Some(message));
     assert_eq!(MenuId::parse("message:"), None);
+    let package = MenuId::Package("python-requests".into());
+    assert_eq!(package.to_id(), "package:python-requests");
+    assert_eq!(MenuId::parse(&package.to_id()), Some(package));
+    assert_eq!(MenuId::parse("package:"), None);
+    assert_eq!(
+        MenuId::parse(&MenuId::MoreBehind.to_id()),
+        Some(MenuId::MoreBehind)
+    );
     assert_eq!(MenuId::parse("open"), None);
 }
 
@@ -133,6 +143,35 @@ fn a_redelivery_is_not_counted_twice() {
     assert!(!model.apply(&stored("m1", "one", Action::Notify)));
     assert_eq!(model.unread(), 1);
     assert_eq!(model.latest().count(), 1);
+}
+
+#[test]
+fn package_chain_notices_are_listed_with_the_message_they_stem_from() {
+    let now = Instant::now();
+    let mut model = TrayModel::default();
+    model.apply(&connected("primary"));
+    let notice = |message: Option<&str>| PipelineEvent::PackageNotice {
+        package: "python-rich".into(),
+        kind: "gating".into(),
+        summary: "python-rich: gating passed (FEDORA-2026-1a2b3c, f43)".into(),
+        message: message.map(str::to_owned),
+    };
+    assert!(model.apply(&notice(Some("g2"))));
+    assert_eq!(model.unread(), 1);
+    assert_eq!(model.state(now), TrayState::Unread);
+    let menu = model.menu(now);
+    assert_eq!(
+        labels(&menu)[1],
+        "python-rich: gating passed (FEDORA-2026-1a2b3c, f43)"
+    );
+    assert_eq!(
+        model.latest().next().map(|r| r.id.as_str()),
+        Some("g2"),
+        "clicking it opens that message"
+    );
+    // Its message pruned already: nothing to open, so not listed.
+    assert!(!model.apply(&notice(None)));
+    assert_eq!(model.unread(), 1);
 }
 
 #[test]
@@ -336,4 +375,47 @@ fn message_labels_in_the_menu_are_bounded() {
     model.apply(&stored("m1", &"x".repeat(500), Action::Notify));
     let menu = model.menu(now);
     assert!(labels(&menu)[1].chars().count() <= LABEL_MAX);
+}
+
+#[test]
+fn packages_behind_upstream_get_a_submenu_above_the_fixed_entries() {
+    use crate::tray::behind::Behind;
+    let now = Instant::now();
+    let mut model = TrayModel::default();
+    model.apply(&stored("m1", "one", Action::Notify));
+    let plain = model.menu(now);
+    assert!(
+        !plain
+            .0
+            .iter()
+            .any(|e| matches!(e, MenuEntry::Submenu { .. })),
+        "nothing behind, no submenu: {plain:?}"
+    );
+
+    let list = vec![Behind {
+        package: "python-requests".into(),
+        upstream: "2.33.0".into(),
+        fedora: Some("2.31.0".into()),
+        waited: Duration::from_secs(12 * 86_400),
+    }];
+    assert!(model.set_behind(list.clone()));
+    assert!(!model.set_behind(list), "the same list changes nothing");
+    let menu = model.menu(now);
+    // Status, separator, the message, separator, then the submenu and its separator.
+    assert_eq!(
+        menu.0[4],
+        MenuEntry::Submenu {
+            label: "Behind upstream (1)".into(),
+            entries: vec![MenuEntry::Item {
+                id: MenuId::Package("python-requests".into()),
+                label: "python-requests 2.33.0 (Fedora 2.31.0), 12 days".into(),
+                enabled: true,
+            }],
+        }
+    );
+    assert_eq!(menu.0[5], MenuEntry::Separator);
+    assert_eq!(labels(&menu)[3], "Pause 1 h");
+
+    assert!(model.set_behind(Vec::new()));
+    assert_eq!(model.menu(now), plain);
 }

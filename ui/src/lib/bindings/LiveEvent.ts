@@ -5,4 +5,4 @@ import type { Status } from "./Status";
 /**
  * One thing pushed to a window.
  */
-export type LiveEvent = { "kind": "stored", hit: Hit, } | { "kind": "status", status: Status, } | { "kind": "show", id: string, };
+export type LiveEvent = { "kind": "stored", hit: Hit, } | { "kind": "status", status: Status, } | { "kind": "show", id: string, } | { "kind": "show_package", name: string, };
