@@ -9,6 +9,10 @@ the output is byte-for-byte reproducible.
 
     python3 icons/generate.py           # (re)write every icon (and the page's logo copy)
     python3 icons/generate.py --check   # exit 1 if a committed icon differs from the drawing
+
+The app icon is also written for the freedesktop hicolor theme under icons/hicolor/, named
+after the application id: a PNG drawn natively at each size desktops look up, and a scalable
+SVG of the same shapes (the SVG has plain joins where the PNGs have small fillets).
 """
 
 import math
@@ -313,6 +317,49 @@ def source_icon(name, size=64):
     return render(size, [(disc, vertical_gradient(top, bottom, 0.03, 0.97)), (glyph(), WHITE)])
 
 
+APP_ID = "io.github.herald.Herald"
+HICOLOR_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
+
+
+def app_icon_svg():
+    """The app icon as SVG, from the same geometry as app_icon (a 128-unit square)."""
+
+    def n(v):
+        return f"{v * 128:g}"
+
+    def circle_el(cx, cy, r):
+        return f'<circle cx="{n(cx)}" cy="{n(cy)}" r="{n(r)}"/>'
+
+    def rect_el(cx, cy, hw, hh, r):
+        return (
+            f'<rect x="{n(cx - hw)}" y="{n(cy - hh)}" width="{n(2 * hw)}" height="{n(2 * hh)}" '
+            f'rx="{n(r)}"/>'
+        )
+
+    skirt = " ".join(f"{n(x)},{n(y)}" for x, y in [(0.325, 0.43), (0.675, 0.43), (0.735, 0.665), (0.265, 0.665)])
+    return "\n".join(
+        [
+            '<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" viewBox="0 0 128 128">',
+            "  <defs>",
+            f'    <linearGradient id="tile" x1="0" y1="{n(0.06)}" x2="0" y2="{n(0.94)}" gradientUnits="userSpaceOnUse">',
+            f'      <stop offset="0" stop-color="{FEDORA_TOP}"/>',
+            f'      <stop offset="1" stop-color="{FEDORA_BOTTOM}"/>',
+            "    </linearGradient>",
+            "  </defs>",
+            '  <rect x="{0}" y="{0}" width="{1}" height="{1}" rx="{2}" fill="url(#tile)"/>'.format(n(0.06), n(0.88), n(0.1)),
+            '  <g fill="#ffffff">',
+            "    " + circle_el(0.5, 0.43, 0.175),
+            f'    <polygon points="{skirt}"/>',
+            "    " + rect_el(0.5, 0.675, 0.255, 0.04, 0.04),
+            "    " + circle_el(0.5, 0.245, 0.045),
+            "    " + circle_el(0.5, 0.765, 0.065),
+            "  </g>",
+            "</svg>",
+            "",
+        ]
+    ).encode()
+
+
 def all_icons():
     """(path relative to the repository root, size, RGBA) for every icon Herald ships."""
     app256 = app_icon(256)
@@ -327,20 +374,31 @@ def all_icons():
         yield f"icons/tray-{state}.png", 64, tray_icon(state)
     for name in SOURCES:
         yield f"icons/source-{name}.png", 64, source_icon(name)
+    drawn = {256: app256, 128: app128}
+    for size in HICOLOR_SIZES:
+        rgba = drawn.get(size) or app_icon(size)
+        yield f"icons/hicolor/{size}x{size}/apps/{APP_ID}.png", size, rgba
+
+
+def all_files():
+    """(path, bytes) for every file this script writes."""
+    for name, size, rgba in all_icons():
+        yield name, png(size, rgba)
+    yield f"icons/hicolor/scalable/apps/{APP_ID}.svg", app_icon_svg()
 
 
 def main(argv):
     check = "--check" in argv[1:]
     stale = []
-    for name, size, rgba in all_icons():
-        data = png(size, rgba)
+    for name, data in all_files():
         path = ROOT / name
         if check:
             if not path.exists() or path.read_bytes() != data:
                 stale.append(name)
         else:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-            print(f"wrote {name} ({size}x{size}, {len(data)} bytes)")
+            print(f"wrote {name} ({len(data)} bytes)")
     if stale:
         print("icons differ from icons/generate.py, rerun it: " + ", ".join(stale), file=sys.stderr)
         return 1

@@ -4,7 +4,7 @@
 //! 1 runtime error, 2 bad usage or configuration.
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use herald_core::config::{locate, Config};
 use herald_core::history::HistoryStore;
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 mod backfill;
 mod bench;
+mod generate;
 mod import;
 mod notify_test;
 mod packages;
@@ -85,6 +86,9 @@ enum Command {
     /// Open a link the way a notification's Open action does (http/https only).
     #[command(hide = true)]
     OpenLink(notify_test::OpenLinkArgs),
+    /// Write the man pages or shell completions (for packagers).
+    #[command(subcommand, hide = true)]
+    Generate(generate::GenerateCommand),
 }
 
 /// What every command needs: the config and where the history lives.
@@ -179,6 +183,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(cmd) => bench::bench(Env::load(&cli, false)?, cmd).await,
         Command::NotifyTest(args) => notify_test::notify_test(args).await,
         Command::OpenLink(args) => notify_test::open_link(args),
+        Command::Generate(what) => {
+            for path in generate::generate(Cli::command(), what)? {
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
