@@ -18,6 +18,8 @@ pub mod recorded;
 pub mod secrets;
 pub mod settings;
 pub mod sources;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// Herald's application id (reverse DNS): the desktop entry, AppStream component, icon,
 /// autostart entry, Flatpak and the notifications' `desktop-entry` hint all use it.

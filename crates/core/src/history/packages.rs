@@ -227,8 +227,6 @@ mod tests {
     use super::super::tests::store;
     use crate::config::HeraldSettings;
     use crate::history::Entry;
-    use crate::message::{headers_from_json, Envelope, Message, Properties};
-    use crate::sources::RenderContext;
     use serde_json::{json, Value};
     use time::OffsetDateTime;
 
@@ -245,28 +243,14 @@ mod tests {
         body: Value,
         at: i64,
     ) -> Entry {
-        let mut headers = serde_json::Map::new();
-        headers.insert("fedora_messaging_schema".into(), schema.into());
-        let sent = OffsetDateTime::from_unix_timestamp(at)
-            .expect("time")
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("format");
-        headers.insert("sent-at".into(), sent.into());
-        for m in mentions {
-            headers.insert(format!("fedora_messaging_{m}"), true.into());
-        }
-        let env = Envelope {
-            exchange: "amq.topic".into(),
-            routing_key: topic.into(),
-            properties: Properties {
-                message_id: Some(id.to_owned()),
-                ..Properties::default()
-            },
-            headers: Some(headers_from_json(&headers)),
-            body: body.to_string().into_bytes(),
-            received_at: OffsetDateTime::now_utc(),
-        };
-        Entry::new(Message::decode(env), &RenderContext::default())
+        crate::testing::fm_entry(
+            id,
+            topic,
+            Some(schema),
+            mentions,
+            &body,
+            crate::testing::at(at),
+        )
     }
 
     fn upstream(package: &str, version: &str, at: i64) -> Entry {

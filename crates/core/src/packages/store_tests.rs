@@ -2,7 +2,6 @@
 //! timelines, and rebuilt from the stored messages to the same result.
 
 use crate::history::{Entry, HistoryStore};
-use crate::message::{headers_from_json, Envelope, Message, Properties};
 use crate::packages::{Selection, Stage};
 use crate::sources::RenderContext;
 use serde_json::{json, Value};
@@ -11,35 +10,9 @@ use time::{Duration, OffsetDateTime};
 const T0: i64 = 1_790_000_000;
 
 fn entry(id: &str, topic: &str, package: &str, user: &str, body: Value, sent: i64) -> Entry {
-    let sent_at = OffsetDateTime::from_unix_timestamp(sent)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
-    let schema = crate::sources::schema_topic(topic).to_owned();
-    let mut headers = json!({
-        "fedora_messaging_schema": format!("{schema}.v1"),
-        "fedora_messaging_severity": 20,
-        "sent-at": sent_at,
-    });
-    if let Some(h) = headers.as_object_mut() {
-        h.insert(format!("fedora_messaging_rpm_{package}"), json!(true));
-        h.insert(format!("fedora_messaging_user_{user}"), json!(true));
-    }
-    let env = Envelope {
-        exchange: "amq.topic".into(),
-        routing_key: topic.into(),
-        properties: Properties {
-            message_id: Some(id.into()),
-            ..Properties::default()
-        },
-        headers: headers.as_object().map(headers_from_json),
-        body: serde_json::to_vec(&body).unwrap_or_default(),
-        received_at: OffsetDateTime::now_utc(),
-    };
-    Entry::new(Message::decode(env), &RenderContext::default())
+    let mentions = [format!("rpm_{package}"), format!("user_{user}")];
+    let mentions: Vec<&str> = mentions.iter().map(String::as_str).collect();
+    crate::testing::fm_entry(id, topic, None, &mentions, &body, crate::testing::at(sent))
 }
 
 fn build(id: &str, version: &str, release: &str, state: i64, target: &str, sent: i64) -> Entry {

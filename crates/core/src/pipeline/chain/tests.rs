@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::history::Entry;
-use crate::message::{headers_from_json, Envelope, Message, Properties};
 use serde_json::json;
 use std::path::Path;
 
@@ -29,32 +28,8 @@ fn entry(
     body: serde_json::Value,
     sent: OffsetDateTime,
 ) -> Entry {
-    let schema = topic.trim_start_matches("org.fedoraproject.prod.");
-    let mut h = serde_json::Map::new();
-    h.insert(
-        "sent-at".into(),
-        sent.format(&time::format_description::well_known::Rfc3339)
-            .expect("format")
-            .into(),
-    );
-    h.insert(
-        "fedora_messaging_schema".into(),
-        format!("{schema}.v1").into(),
-    );
-    h.insert(format!("fedora_messaging_rpm_{package}"), true.into());
-    h.insert("fedora_messaging_user_jdoe".into(), true.into());
-    let env = Envelope {
-        exchange: "amq.topic".into(),
-        routing_key: topic.into(),
-        properties: Properties {
-            message_id: Some(id.to_owned()),
-            ..Properties::default()
-        },
-        headers: Some(headers_from_json(&h)),
-        body: body.to_string().into_bytes(),
-        received_at: OffsetDateTime::now_utc(),
-    };
-    Entry::new(Message::decode(env), &RenderContext::default())
+    let rpm = format!("rpm_{package}");
+    crate::testing::fm_entry(id, topic, None, &[&rpm, "user_jdoe"], &body, sent)
 }
 
 fn update(id: &str, topic: &str, sent: OffsetDateTime) -> Entry {
