@@ -183,12 +183,19 @@ impl Message {
             _ => (content_hash(&routing_key, &headers, &body), IdOrigin::Hash),
         };
 
-        let sent_at = match headers.inner().get("sent-at") {
-            Some(v) => match header_str(v).and_then(parse_time) {
+        // Jenkins' publisher (the CentOS CI messages) writes `sent_at`, in Java's
+        // ZonedDateTime form (`…+00:00[UTC]`); fedora-messaging writes `sent-at`.
+        let sent_header = headers
+            .inner()
+            .get("sent-at")
+            .map(|v| ("sent-at", v))
+            .or_else(|| headers.inner().get("sent_at").map(|v| ("sent_at", v)));
+        let sent_at = match sent_header {
+            Some((name, v)) => match header_str(v).and_then(parse_sent_time) {
                 Some(t) => t,
                 None => {
                     problems.push(format!(
-                        "sent-at header is not an ISO 8601 time: {}",
+                        "{name} header is not an ISO 8601 time: {}",
                         short_debug(v)
                     ));
                     timestamp_or(properties.timestamp, received_at)
@@ -271,6 +278,17 @@ fn timestamp_or(ts: Option<u64>, fallback: OffsetDateTime) -> OffsetDateTime {
 }
 
 /// Parses `sent-at`: RFC 3339 as fedora-messaging writes it, tolerating a missing offset.
+/// [`parse_time`], also reading Java's ZonedDateTime form: an ISO 8601 time followed by
+/// its zone's name in brackets, which adds nothing the offset does not say.
+fn parse_sent_time(s: &str) -> Option<OffsetDateTime> {
+    let s = s.trim();
+    let s = match s.strip_suffix(']').and_then(|rest| rest.rsplit_once('[')) {
+        Some((time, _zone)) => time,
+        None => s,
+    };
+    parse_time(s)
+}
+
 pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
     let s = s.trim();
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {

@@ -86,6 +86,36 @@ fn time_falls_back_to_amqp_timestamp_then_receive_time() {
 }
 
 #[test]
+fn jenkins_sent_at_in_java_s_zoned_form_is_the_send_time() {
+    let h = table(&[("sent_at", s("2023-11-14T08:41:00.412+00:00[UTC]"))]);
+    let m = Message::decode(env(Some(h), Properties::default(), b"{}"));
+    assert_eq!(
+        m.sent_at.format(&Rfc3339).expect("formats"),
+        "2023-11-14T08:41:00.412Z"
+    );
+    assert!(m.problems.is_empty(), "{:?}", m.problems);
+
+    // fedora-messaging's header wins when both are there.
+    let both = table(&[
+        ("sent-at", s("2023-11-14T08:00:00+00:00")),
+        ("sent_at", s("2023-11-14T08:41:00+00:00[UTC]")),
+    ]);
+    let m = Message::decode(env(Some(both), Properties::default(), b"{}"));
+    assert_eq!(m.sent_at.hour(), 8);
+    assert_eq!(m.sent_at.minute(), 0);
+
+    // A zone-only or bracket-only value is no time.
+    let bad = table(&[("sent_at", s("[UTC]"))]);
+    let m = Message::decode(env(Some(bad), Properties::default(), b"{}"));
+    assert_eq!(m.sent_at, m.received_at);
+    assert!(
+        m.problems[0].starts_with("sent_at header"),
+        "{:?}",
+        m.problems
+    );
+}
+
+#[test]
 fn invalid_severity_is_info_and_recorded() {
     for v in [s("30"), AMQPValue::LongInt(99), AMQPValue::Boolean(true)] {
         let h = table(&[("fedora_messaging_severity", v)]);
