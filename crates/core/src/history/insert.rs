@@ -76,16 +76,8 @@ impl HistoryStore {
             .await
             .map_err(HistoryError::query("begin"))?;
         let written = write_batch(&mut pooled, entries).await;
-        if let Ok((_, added)) = &written {
-            let model = entries.iter().any(|e| match e {
-                Entry::Stored(s) => {
-                    added.contains(&s.msg.id) && crate::packages::concerns_packages(&s.msg.topic)
-                }
-                Entry::Quarantined(_) => false,
-            });
-            if model {
-                self.package_changes.send_modify(|n| *n = n.wrapping_add(1));
-            }
+        if let Ok((_, _, true)) = &written {
+            self.package_changes.send_modify(|n| *n = n.wrapping_add(1));
         }
         if written.is_err() {
             // A COMMIT that failed (disk full) leaves the connection inside its transaction,
@@ -93,15 +85,16 @@ impl HistoryStore {
             // that writing resumes on a fresh connection once the fault clears.
             pooled.close_on_drop();
         }
-        written
+        written.map(|(report, added, _)| (report, added))
     }
 }
 
-/// [`HistoryStore::insert_batch_new`] on one connection.
+/// [`HistoryStore::insert_batch_new`] on one connection; also whether it queued messages
+/// for the package model.
 async fn write_batch(
     pooled: &mut SqliteConnection,
     entries: &[Entry],
-) -> Result<(InsertReport, HashSet<String>), HistoryError> {
+) -> Result<(InsertReport, HashSet<String>, bool), HistoryError> {
     {
         // IMMEDIATE: take the write lock before reading the row ids to use.
         let mut tx = pooled
@@ -159,7 +152,7 @@ async fn write_batch(
         report.duplicates = entries.len() - report.stored - report.quarantined;
         tx.commit().await.map_err(HistoryError::query("commit"))?;
         let added = stored.iter().map(|s| s.msg.id.clone()).collect();
-        Ok((report, added))
+        Ok((report, added, !pending.is_empty()))
     }
 }
 

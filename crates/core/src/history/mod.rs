@@ -107,8 +107,9 @@ pub struct HistoryStore {
     /// The rendering context it was opened with; its known hosts decide which stored links
     /// the detail view offers to open.
     ctx: std::sync::Arc<crate::sources::RenderContext>,
-    /// Counts the committed batches that changed the package model, for the pipeline's chain
-    /// stage to look at it again (shared by the clones of one opened store).
+    /// Counts the committed batches that queued messages for the package model, for the
+    /// pipeline's chain stage to fold them in and look again (shared by the clones of one
+    /// opened store).
     package_changes: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
@@ -203,8 +204,8 @@ impl HistoryStore {
         &self.pool
     }
 
-    /// Changes whenever a batch written through this store (or a clone) has changed the
-    /// package model.
+    /// Changes whenever a batch written through this store (or a clone) has queued messages
+    /// for the package model.
     pub fn package_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.package_changes.subscribe()
     }

@@ -107,18 +107,18 @@ impl HistoryStore {
     /// transactions; returns how many it folded. With nothing queued it is one read and no
     /// write lock, so every reader of the model calls it before it looks.
     pub async fn catch_up_packages(&self) -> Result<usize, HistoryError> {
+        {
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(HistoryError::query("connect"))?;
+            if packages::queued(&mut conn, 1).await?.is_empty() {
+                return Ok(0);
+            }
+        }
         let mut folded = 0;
         loop {
-            {
-                let mut conn = self
-                    .pool
-                    .acquire()
-                    .await
-                    .map_err(HistoryError::query("connect"))?;
-                if packages::queued(&mut conn, 1).await?.is_empty() {
-                    break;
-                }
-            }
             let mut tx = self
                 .pool
                 .begin_with("BEGIN IMMEDIATE")
@@ -127,17 +127,13 @@ impl HistoryStore {
             // Another process may have folded them meanwhile.
             let ids = packages::queued(&mut tx, FOLD_STEP).await?;
             if ids.is_empty() {
-                break;
+                return Ok(folded);
             }
             fold(&mut tx, &self.ctx, &ids).await?;
             packages::dequeue(&mut tx, &ids).await?;
             tx.commit().await.map_err(HistoryError::query("commit"))?;
             folded += ids.len();
         }
-        if folded > 0 {
-            self.package_changes.send_modify(|n| *n = n.wrapping_add(1));
-        }
-        Ok(folded)
     }
 
     /// [`catch_up_packages`](Self::catch_up_packages) for a reader: one that cannot fold
@@ -170,8 +166,7 @@ impl HistoryStore {
         let settle = time::Duration::try_from(settings.packages.gating_settle())
             .unwrap_or(packages::DEFAULT_SETTLE);
         let sel = Selection::of_profile(&settings.profile);
-        self.catch_up_for_reading().await;
-        let mut list = packages::summaries(&self.pool, &sel, now, settle).await?;
+        let mut list = self.package_summaries(&sel, now, settle).await?;
         packages::by_attention(&mut list);
         Ok(list)
     }

@@ -275,7 +275,13 @@ async fn a_rebuild_cut_short_finishes_at_the_next_open() {
 async fn the_writer_only_queues_and_the_first_look_folds_the_queue() {
     let (_d, s) = store().await;
     let entries = chain();
+    let mut changes = s.package_changes();
+    changes.borrow_and_update();
     s.insert_batch(&entries).await.expect("insert");
+    assert!(
+        changes.has_changed().expect("open"),
+        "the chain stage is told"
+    );
     let count = |sql: &'static str| {
         let pool = s.pool().clone();
         async move {
@@ -292,15 +298,9 @@ async fn the_writer_only_queues_and_the_first_look_folds_the_queue() {
     );
     let queued = count("SELECT count(*) FROM package_pending").await;
     assert_eq!(queued, i64::try_from(entries.len()).expect("len"));
-    let mut changes = s.package_changes();
-    changes.borrow_and_update();
     assert_eq!(
         s.catch_up_packages().await.expect("fold"),
         usize::try_from(queued).expect("count")
-    );
-    assert!(
-        changes.has_changed().expect("open"),
-        "the chain stage is told"
     );
     assert_eq!(count("SELECT count(*) FROM package_pending").await, 0);
     assert_eq!(

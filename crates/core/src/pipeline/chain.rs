@@ -63,9 +63,8 @@ impl Chain {
         // write for them again; only the ones due now are kept.
         let mut handled: HashSet<(String, NoticeKind, String)> = HashSet::new();
         loop {
-            // The writer only queues what concerns packages; folding it in here keeps it
-            // off the ingest path, and a drain's many batches fold together.
-            self.catch_up().await;
+            // Seen before the look folds the queue in: a batch written during the look
+            // wakes the next one.
             changes.borrow_and_update();
             let wait = self.look(&mut handled).await.unwrap_or(CHECK_EVERY);
             let timer = Instant::now() + wait.clamp(TIMER_MIN, CHECK_EVERY);
@@ -97,7 +96,8 @@ impl Chain {
 
     /// Raises what is due now; returns how long until time alone makes more due.
     async fn look(&self, handled: &mut HashSet<(String, NoticeKind, String)>) -> Option<Duration> {
-        // A no-op read when the loop has just folded; a look on its own folds first.
+        // The writer only queues what concerns packages; folding it in here keeps it off
+        // the ingest path, and a drain's many batches fold together.
         self.catch_up().await;
         let cfg = self.config.borrow().clone();
         let profile = &cfg.herald.profile;
@@ -106,11 +106,7 @@ impl Chain {
             handled.clear();
             return None;
         }
-        let sel = Selection {
-            names: Vec::new(),
-            watched: profile.packages.clone(),
-            users: profile.users.clone(),
-        };
+        let sel = Selection::of_profile(profile);
         let pool = self.store.pool();
         let states = match packages::states(pool, &sel).await {
             Ok(s) => s,
