@@ -71,11 +71,7 @@ pub async fn packages(env: Env, args: &PackagesArgs) -> anyhow::Result<ExitCode>
             writeln!(out, "{}", serde_json::to_string(s)?)?;
         }
     } else {
-        list.sort_by(|a, b| {
-            a.attention()
-                .cmp(&b.attention())
-                .then(a.package.cmp(&b.package))
-        });
+        herald_core::packages::by_attention(&mut list);
         let width = list
             .iter()
             .map(|s| s.package.chars().count())

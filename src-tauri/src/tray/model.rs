@@ -191,13 +191,12 @@ impl TrayModel {
         true
     }
 
-    /// The packages behind upstream now; true when the list changed.
+    /// The packages behind upstream now; true when the submenu they make changed (how long
+    /// each has waited moves at every read, what the menu says of it far less often).
     pub fn set_behind(&mut self, behind: Vec<Behind>) -> bool {
-        if self.behind == behind {
-            return false;
-        }
+        let changed = super::behind::submenu(&self.behind) != super::behind::submenu(&behind);
         self.behind = behind;
-        true
+        changed
     }
 
     /// Catch-up gaps are shown in this offset's local time.

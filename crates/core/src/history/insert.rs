@@ -3,6 +3,7 @@
 use super::{rowid_base, HistoryStore};
 use crate::error::HistoryError;
 use crate::message::encode_header_table;
+use crate::packages::millis;
 use crate::record::{Entry, Quarantined, Stored};
 use serde::Serialize;
 use sqlx::{Connection as _, QueryBuilder, Sqlite, SqliteConnection, Transaction};
@@ -154,10 +155,6 @@ async fn write_batch(
         let added = stored.iter().map(|s| s.msg.id.clone()).collect();
         Ok((report, added, !pending.is_empty()))
     }
-}
-
-fn millis(t: time::OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 fn json<T: Serialize>(v: &T) -> String {

@@ -178,7 +178,7 @@ impl HistoryStore {
         package: &str,
     ) -> Result<Vec<TimelineEvent>, HistoryError> {
         self.catch_up_for_reading().await;
-        packages::timeline_judged(&self.pool, package, &self.ctx).await
+        packages::timeline(&self.pool, package, &self.ctx).await
     }
 }
 

@@ -30,12 +30,12 @@ pub use extract::{extract, Change, Decision, Event, Extracted, Update};
 pub use model::{BranchState, Build, Gating, PackageState, UpdateState, Upstream};
 pub use query::{
     by_attention, event_message, notice_once, set_notice_fates, states, summaries, timeline,
-    timeline_judged, BranchView, BuildView, PackageSummary, Selection, TimelineEvent, UpdateView,
-    UpstreamView, DEFAULT_SETTLE,
+    BranchView, BuildView, PackageSummary, Selection, TimelineEvent, UpdateView, UpstreamView,
+    DEFAULT_SETTLE,
 };
 pub(crate) use store::{
-    clear, concerns_packages, dequeue, is_current, mark_current, queue, queued, rebuild_cursor,
-    record, set_rebuild_cursor,
+    clear, concerns_packages, dequeue, is_current, mark_current, millis, queue, queued,
+    rebuild_cursor, record, set_rebuild_cursor,
 };
 
 use serde::{Deserialize, Serialize};

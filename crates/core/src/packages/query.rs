@@ -156,7 +156,7 @@ impl PackageSummary {
         now: OffsetDateTime,
         settle: time::Duration,
     ) -> PackageSummary {
-        let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let now_ms = super::millis(now);
         let settle_ms = i64::try_from(settle.whole_milliseconds()).unwrap_or(i64::MAX);
         let mut branches: Vec<BranchView> = state
             .branches
@@ -310,17 +310,9 @@ pub async fn summaries(
 }
 
 /// One package's events in the order they were sent (a catch-up stores this morning's
-/// messages after this afternoon's), the last [`TIMELINE_MAX`] stored, their links judged
-/// against the default known hosts.
+/// messages after this afternoon's), the last [`TIMELINE_MAX`] stored, each link trusted when
+/// `ctx` knows its host for the event's source.
 pub async fn timeline(
-    pool: &SqlitePool,
-    package: &str,
-) -> Result<Vec<TimelineEvent>, HistoryError> {
-    timeline_judged(pool, package, &RenderContext::default()).await
-}
-
-/// [`timeline`], with each link trusted when `ctx` knows its host for the event's source.
-pub async fn timeline_judged(
     pool: &SqlitePool,
     package: &str,
     ctx: &RenderContext,
@@ -378,7 +370,7 @@ pub async fn notice_once(
     .bind(package)
     .bind(kind)
     .bind(key)
-    .bind(i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
+    .bind(super::millis(now))
     .execute(pool)
     .await
     .map_err(HistoryError::query("record a package notice"))?;

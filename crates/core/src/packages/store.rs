@@ -331,7 +331,8 @@ pub(crate) fn concerns_packages(topic: &str) -> bool {
     super::extract::stage_of(crate::sources::schema_topic(topic)).is_some()
 }
 
-fn millis(t: time::OffsetDateTime) -> i64 {
+/// Unix milliseconds, as the model and the history store times.
+pub(crate) fn millis(t: time::OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 

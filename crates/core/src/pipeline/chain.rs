@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::history::HistoryStore;
 use crate::notify::Candidate;
 use crate::packages::notice::{self, Notice, NoticeKind, NoticeRules};
-use crate::packages::{self, Selection, Stage};
+use crate::packages::{self, millis, Selection, Stage};
 use crate::sources::RenderContext;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -71,11 +71,7 @@ impl Chain {
             let gap_end = Instant::now() + WRITES_GAP;
             tokio::select! {
                 _ = self.cancel.cancelled() => break,
-                _ = self.drain.cancelled() => {
-                    // Readers fold what is queued anyway; this leaves nothing for them.
-                    self.catch_up().await;
-                    break;
-                }
+                _ = self.drain.cancelled() => break,
                 _ = sleep_until(timer) => {}
                 Ok(()) = changes.changed() => {
                     tokio::select! {
@@ -85,6 +81,10 @@ impl Chain {
                     }
                 }
             }
+        }
+        if self.drain.is_cancelled() {
+            // Readers fold what is queued anyway; this leaves nothing for them.
+            self.catch_up().await;
         }
     }
 
@@ -231,10 +231,6 @@ pub(super) fn candidate(n: &Notice, url: Option<String>, ctx: &RenderContext) ->
         outcome: Some(outcome.to_owned()),
         thread: Some(thread),
     }
-}
-
-fn millis(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 #[cfg(test)]
