@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 // Rendering checks on a real DOM: message text stays text, links are offered only for http(s).
-import { flushSync, mount, unmount, type Component } from "svelte";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { HOSTILE, render } from "../lib/mount";
 import type { MessageDetail } from "../lib/bindings";
 import { hit } from "../lib/testdata";
 import DetailPane from "./DetailPane.svelte";
@@ -10,23 +10,8 @@ import ResultRow from "./ResultRow.svelte";
 import StatusBar from "./StatusBar.svelte";
 
 const ARCHIVE_TITLE = "Fetched from the bus archive to fill a gap; not delivered live";
-const HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
 const NOW = new Date("2025-01-01T13:00:00Z");
 
-let mounted: Record<string, unknown>[] = [];
-afterEach(() => {
-  for (const m of mounted) unmount(m);
-  mounted = [];
-  document.body.innerHTML = "";
-});
-
-function render<P extends Record<string, any>>(component: Component<P, any, any>, props: P): HTMLElement {
-  const target = document.createElement("div");
-  document.body.appendChild(target);
-  mounted.push(mount(component, { target, props }));
-  flushSync();
-  return target;
-}
 
 function detail(fields: Parameters<typeof hit>[1] = {}, link: Partial<Pick<MessageDetail, "link_host" | "link_trusted">> = {}): MessageDetail {
   return {

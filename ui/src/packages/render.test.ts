@@ -1,30 +1,15 @@
 // @vitest-environment jsdom
 // Rendering checks on a real DOM: package names, states and summaries from the bus stay text,
 // chips say their state, and a timeline link is offered only for a known host.
-import { flushSync, mount, unmount, type Component } from "svelte";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { HOSTILE, render } from "../lib/mount";
 import DetailPane from "../history/DetailPane.svelte";
 import { branch, event, hit, summary } from "../lib/testdata";
 import PackageRow from "./PackageRow.svelte";
 import TimelinePane from "./TimelinePane.svelte";
 
-const HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
 const NOW = new Date("2025-03-10T12:00:00Z");
 
-let mounted: Record<string, unknown>[] = [];
-afterEach(() => {
-  for (const m of mounted) unmount(m);
-  mounted = [];
-  document.body.innerHTML = "";
-});
-
-function render<P extends Record<string, any>>(component: Component<P, any, any>, props: P): HTMLElement {
-  const target = document.createElement("div");
-  document.body.appendChild(target);
-  mounted.push(mount(component, { target, props }));
-  flushSync();
-  return target;
-}
 
 const noop = () => {};
 
