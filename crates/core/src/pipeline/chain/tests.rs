@@ -46,6 +46,24 @@ fn update(id: &str, topic: &str, sent: OffsetDateTime) -> Entry {
     entry(id, topic, "python-rich", body, sent)
 }
 
+/// An update submitted to testing 90 minutes ago that reached stable 2 minutes ago.
+async fn write_stable(s: &HistoryStore) {
+    s.insert_batch(&[
+        update(
+            "u1",
+            "org.fedoraproject.prod.bodhi.update.request.testing",
+            ago(90),
+        ),
+        update(
+            "u2",
+            "org.fedoraproject.prod.bodhi.update.complete.stable",
+            ago(2),
+        ),
+    ])
+    .await
+    .expect("write");
+}
+
 fn decision(id: &str, passed: bool, sent: OffsetDateTime) -> Entry {
     let body = json!({
         "subject_identifier": ALIAS,
@@ -177,20 +195,7 @@ async fn a_flip_still_within_the_window_waits_and_says_when_to_look_again() {
 #[tokio::test]
 async fn stable_is_offered_with_the_message_it_stems_from() {
     let (_d, s) = store().await;
-    s.insert_batch(&[
-        update(
-            "u1",
-            "org.fedoraproject.prod.bodhi.update.request.testing",
-            ago(90),
-        ),
-        update(
-            "u2",
-            "org.fedoraproject.prod.bodhi.update.complete.stable",
-            ago(2),
-        ),
-    ])
-    .await
-    .expect("write");
+    write_stable(&s).await;
     let (mut c, mut rx) = chain(&s, config(""));
     let (events, mut heard) = broadcast::channel(16);
     c.events = events;
@@ -391,24 +396,8 @@ async fn through_the_stage(
 
 #[tokio::test]
 async fn notices_are_shown_with_the_hosts_line_or_held_and_recorded_while_paused() {
-    let writes = |s: HistoryStore| async move {
-        s.insert_batch(&[
-            update(
-                "u1",
-                "org.fedoraproject.prod.bodhi.update.request.testing",
-                ago(90),
-            ),
-            update(
-                "u2",
-                "org.fedoraproject.prod.bodhi.update.complete.stable",
-                ago(2),
-            ),
-        ])
-        .await
-        .expect("write");
-    };
     let (_d, s) = store().await;
-    writes(s.clone()).await;
+    write_stable(&s).await;
     let (shown, fate) = through_the_stage(&s, false).await;
     assert_eq!(fate.as_deref(), Some("shown"));
     assert_eq!(shown.len(), 1, "{shown:?}");
@@ -437,7 +426,7 @@ async fn notices_are_shown_with_the_hosts_line_or_held_and_recorded_while_paused
     );
 
     let (_d, s) = store().await;
-    writes(s.clone()).await;
+    write_stable(&s).await;
     let (shown, fate) = through_the_stage(&s, true).await;
     assert_eq!(fate.as_deref(), Some("paused"), "recorded, not shown");
     assert!(shown.is_empty(), "{shown:?}");
